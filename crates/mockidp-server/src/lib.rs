@@ -1,1 +1,13 @@
-//! placeholder
+//! The mockidp provider: configuration, run-time state and the actix-web
+//! HTTP surface. The `mockidp` binary is a thin CLI over this crate.
+//!
+//! It is a test tool: it hands out tokens to anyone who asks. It binds
+//! `127.0.0.1` unless told otherwise.
+
+pub mod config;
+pub mod http;
+mod provider;
+
+pub use config::{Config, ConfigError, Overrides};
+pub use http::{ServerOptions, routes, serve};
+pub use provider::{Issuer, Provider};

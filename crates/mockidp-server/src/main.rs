@@ -1,1 +1,161 @@
-fn main(){}
+//! The `mockidp` command: run the provider.
+
+use std::{
+    net::{IpAddr, SocketAddr, TcpListener},
+    path::PathBuf,
+    process::ExitCode,
+    sync::Arc,
+};
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use mockidp_server::{Config, Overrides, Provider, ServerOptions, serve};
+
+/// A mock OpenID Connect provider for tests and dev environments.
+///
+/// It hands out tokens to anyone who asks: never run it in production.
+#[derive(Debug, Parser)]
+#[command(name = "mockidp", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the provider (the default when no command is given).
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Port to listen on (0 picks a free one) [default: 8080]
+    #[arg(long, short)]
+    port: Option<u16>,
+    /// Address to listen on; 0.0.0.0 exposes the provider to the network [default: 127.0.0.1]
+    #[arg(long)]
+    bind: Option<IpAddr>,
+    /// A TOML, YAML or JSON config file layered over the embedded default.
+    #[arg(long, short, env = "MOCKIDP_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::new().filter_or("MOCKIDP_LOG", "info")).init();
+    let cli = Cli::parse();
+    let args = match cli.command {
+        Some(Command::Serve(args)) => args,
+        None => cli.serve,
+    };
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("mockidp: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let overrides = Overrides { bind: args.bind, port: args.port };
+    let config = Config::load(args.config.as_deref(), &overrides)?;
+    let address = SocketAddr::new(config.bind, config.port);
+    let listener = TcpListener::bind(address)
+        .with_context(|| format!("cannot listen on {address} (is another server using the port? try --port)"))?;
+    let address = listener.local_addr().context("the listener has no local address")?;
+    let provider = Arc::new(Provider::from_config(&config)?);
+    print_banner(&config, &provider, address);
+    actix_web::rt::System::new().block_on(async move {
+        // actix stops at once on SIGINT; handling the signals here makes
+        // Ctrl-C as graceful as SIGTERM: requests in flight finish.
+        let options = ServerOptions { handle_signals: false, ..ServerOptions::default() };
+        let server = serve(listener, provider, &options)?;
+        let handle = server.handle();
+        actix_web::rt::spawn(async move {
+            let signal = shutdown_signal().await;
+            log::info!("{signal} received, stopping gracefully");
+            handle.stop(true).await;
+        });
+        server.await
+    })?;
+    log::info!("mockidp stopped");
+    Ok(())
+}
+
+/// Waits for SIGINT or SIGTERM and names the one that came.
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use actix_web::rt::signal::unix::{SignalKind, signal};
+        let mut terminate = match signal(SignalKind::terminate()) {
+            Ok(terminate) => terminate,
+            Err(err) => {
+                log::warn!("cannot listen for SIGTERM: {err}");
+                let _ = actix_web::rt::signal::ctrl_c().await;
+                return "SIGINT";
+            }
+        };
+        first_signal(actix_web::rt::signal::ctrl_c(), terminate.recv()).await
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = actix_web::rt::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
+}
+
+/// Which of the two signal futures finished first.
+#[cfg(unix)]
+async fn first_signal<A: std::future::Future, B: std::future::Future>(a: A, b: B) -> &'static str {
+    use futures_util::future::{Either, select};
+    match select(std::pin::pin!(a), std::pin::pin!(b)).await {
+        Either::Left(_) => "SIGINT",
+        Either::Right(_) => "SIGTERM",
+    }
+}
+
+fn print_banner(config: &Config, provider: &Provider, address: SocketAddr) {
+    let base = match provider.public_url() {
+        Some(url) => url.to_owned(),
+        None => {
+            let host = match address.ip() {
+                ip if ip.is_unspecified() => "localhost".to_owned(),
+                IpAddr::V6(ip) => format!("[{ip}]"),
+                IpAddr::V4(ip) => ip.to_string(),
+            };
+            format!("http://{host}:{}", address.port())
+        }
+    };
+    println!("mockidp {}: a mock OpenID Connect provider for tests", env!("CARGO_PKG_VERSION"));
+    println!("NOT FOR PRODUCTION: it issues tokens to anyone who asks.");
+    if !address.ip().is_loopback() {
+        println!("WARNING: listening on {address}, reachable from other machines.");
+    }
+    println!("listening on http://{address}");
+    let mut example = None;
+    for (name, issuer) in &config.issuers {
+        println!();
+        println!("issuer `{name}`: {base}/{name}");
+        println!("  discovery: {base}/{name}/.well-known/openid-configuration");
+        for (client_id, client) in &issuer.clients {
+            let grants: Vec<&str> = client.grant_types.iter().map(|grant| grant.as_str()).collect();
+            match &client.secret {
+                Some(secret) => {
+                    println!("  client: {client_id} / {secret} ({})", grants.join(", "));
+                    example.get_or_insert_with(|| (name.clone(), client_id.clone(), secret.clone()));
+                }
+                None => println!("  client: {client_id}, public ({})", grants.join(", ")),
+            }
+        }
+    }
+    if let Some((issuer, client_id, secret)) = example {
+        println!();
+        println!("get a token:");
+        println!("  curl -s -u {client_id}:{secret} -d grant_type=client_credentials {base}/{issuer}/token");
+    }
+    println!();
+    // Piped stdout is block-buffered; whoever waits for the banner must see it now.
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+}

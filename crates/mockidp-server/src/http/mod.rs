@@ -1,0 +1,128 @@
+//! The HTTP surface: routes, handlers and the server itself.
+
+mod error;
+mod form;
+mod metadata;
+mod token;
+
+use std::{net::TcpListener, sync::Arc};
+
+use actix_web::{
+    App, HttpRequest, HttpResponse, HttpServer,
+    dev::Server,
+    middleware::Logger,
+    web::{self, ServiceConfig},
+};
+use serde_json::json;
+
+pub use error::{ErrorCode, OAuthError};
+pub use metadata::ProviderMetadata;
+
+use crate::Provider;
+
+/// Paths under this prefix belong to mockidp itself, never to an issuer.
+pub const RESERVED_PREFIX: &str = "_mockidp";
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Worker threads.
+    pub workers: usize,
+    /// Stop gracefully on SIGINT/SIGTERM; off when embedded in tests.
+    pub handle_signals: bool,
+    /// Seconds to let requests in flight finish on shutdown.
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self { workers: 2, handle_signals: true, shutdown_timeout_secs: 5 }
+    }
+}
+
+/// Starts serving `provider` on an already bound `listener`. The returned
+/// [`Server`] must be polled (awaited or spawned) to run.
+pub fn serve(listener: TcpListener, provider: Arc<Provider>, options: &ServerOptions) -> std::io::Result<Server> {
+    let data = web::Data::from(provider);
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .wrap(Logger::new("%r %s %Dms"))
+            .configure(routes)
+    })
+    .workers(options.workers)
+    .shutdown_timeout(options.shutdown_timeout_secs)
+    .listen(listener)?;
+    if !options.handle_signals {
+        server = server.disable_signals();
+    }
+    Ok(server.run())
+}
+
+/// Registers every route; usable in any actix `App`.
+pub fn routes(config: &mut ServiceConfig) {
+    config
+        .route("/", web::get().to(index))
+        .route("/_mockidp/health", web::get().to(health))
+        .route("/.well-known/oauth-authorization-server/{issuer}", web::get().to(metadata::oauth))
+        .route("/.well-known/openid-configuration/{issuer}", web::get().to(metadata::openid))
+        .route("/{issuer}/.well-known/openid-configuration", web::get().to(metadata::openid))
+        .route("/{issuer}/.well-known/oauth-authorization-server", web::get().to(metadata::oauth))
+        .route("/{issuer}/jwks", web::get().to(metadata::jwks))
+        .service(
+            web::resource("/{issuer}/token")
+                .route(web::post().to(token::token))
+                .default_service(web::to(|| async { method_not_allowed("POST") })),
+        )
+        .route("/{issuer}/authorize", web::to(authorize_not_served))
+        .default_service(web::to(not_found));
+}
+
+async fn index(req: HttpRequest, provider: web::Data<Provider>) -> HttpResponse {
+    let info = req.connection_info();
+    let base = provider.base_url(info.scheme(), info.host());
+    let issuers: Vec<String> = provider.issuer_names().iter().map(|name| format!("{base}/{name}")).collect();
+    HttpResponse::Ok().json(json!({
+        "service": "mockidp",
+        "warning": "a mock identity provider for tests: it hands out tokens to anyone who asks, never use it in production",
+        "issuers": issuers,
+    }))
+}
+
+async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+async fn authorize_not_served() -> Result<HttpResponse, OAuthError> {
+    Err(OAuthError::new(
+        ErrorCode::UnsupportedResponseType,
+        "this version of mockidp does not serve the authorization endpoint yet; use the client_credentials grant",
+    ))
+}
+
+fn method_not_allowed(allowed: &'static str) -> HttpResponse {
+    let mut response = actix_web::ResponseError::error_response(&OAuthError::new(
+        ErrorCode::MethodNotAllowed,
+        format!("this endpoint accepts {allowed} only"),
+    ));
+    response.headers_mut().insert(
+        actix_web::http::header::ALLOW,
+        actix_web::http::header::HeaderValue::from_static(allowed),
+    );
+    response
+}
+
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, OAuthError> {
+    Err(OAuthError::new(ErrorCode::NotFound, format!("no endpoint at `{}`", req.path())))
+}
+
+/// The issuer named in the path, or a 404 naming it.
+fn issuer_of(provider: &Provider, name: &str) -> Result<Arc<crate::Issuer>, OAuthError> {
+    provider.issuer(name).ok_or_else(|| OAuthError::unknown_issuer(name))
+}
+
+/// The issuer URL for a request: `{base}/{name}`.
+fn issuer_url(req: &HttpRequest, provider: &Provider, name: &str) -> String {
+    let info = req.connection_info();
+    format!("{}/{name}", provider.base_url(info.scheme(), info.host()))
+}
