@@ -1,0 +1,8 @@
+//! End-to-end tests of the provider through the test helper: real socket,
+//! real keys, real JWTs, checked by independent verifiers.
+
+mod discovery;
+mod helper;
+mod support;
+mod token_endpoint;
+mod verify;
