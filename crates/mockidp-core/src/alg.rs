@@ -122,14 +122,20 @@ impl FromStr for Algorithm {
         if let Some(alg) = Algorithm::ALL.into_iter().find(|alg| alg.as_str() == name) {
             return Ok(alg);
         }
-        let hint = match Algorithm::ALL.into_iter().find(|alg| alg.as_str().eq_ignore_ascii_case(name)) {
+        let hint = match Algorithm::ALL
+            .into_iter()
+            .find(|alg| alg.as_str().eq_ignore_ascii_case(name))
+        {
             Some(alg) => format!(" (did you mean `{alg}`? names are case-sensitive)"),
             None => String::new(),
         };
         let expected: Vec<&str> = Algorithm::ALL.iter().map(|alg| alg.as_str()).collect();
         Err(Error::new(
             ErrorKind::UnknownAlgorithm,
-            format!("unknown algorithm `{name}`, expected one of {}{hint}", expected.join(", ")),
+            format!(
+                "unknown algorithm `{name}`, expected one of {}{hint}",
+                expected.join(", ")
+            ),
         ))
     }
 }

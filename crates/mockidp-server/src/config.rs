@@ -1,12 +1,7 @@
 //! Configuration: the embedded default, a TOML/YAML/JSON file and `MOCKIDP_*`
 //! environment variables, layered with figment.
 
-use std::{
-    collections::BTreeMap,
-    fmt,
-    net::IpAddr,
-    path::Path,
-};
+use std::{collections::BTreeMap, fmt, net::IpAddr, path::Path};
 
 use figment::{
     Figment,
@@ -78,7 +73,11 @@ pub struct IssuerConfig {
 impl Default for IssuerConfig {
     fn default() -> Self {
         Self {
-            keys: vec![KeyConfig { alg: Algorithm::RS256, kid: None, secret: None }],
+            keys: vec![KeyConfig {
+                alg: Algorithm::RS256,
+                kid: None,
+                secret: None,
+            }],
             access_token_lifetime_secs: 3600,
             default_audience: "api".to_owned(),
             clients: BTreeMap::new(),
@@ -201,7 +200,12 @@ enum FileFormat {
 
 impl FileFormat {
     fn of(path: &Path) -> Result<Self, ConfigError> {
-        match path.extension().and_then(|ext| ext.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        match path
+            .extension()
+            .and_then(|ext| ext.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             Some("toml") => Ok(FileFormat::Toml),
             Some("yaml" | "yml" | "json") => Ok(FileFormat::Yaml),
             other => Err(ConfigError {
@@ -221,8 +225,9 @@ impl Config {
     /// The embedded default, with nothing layered over it.
     pub fn embedded_default() -> Self {
         let figment = Figment::from(Toml::string(DEFAULT_CONFIG));
-        let config: Config =
-            figment.extract().expect("the embedded default configuration is valid (a test checks it)");
+        let config: Config = figment
+            .extract()
+            .expect("the embedded default configuration is valid (a test checks it)");
         config
     }
 
@@ -245,14 +250,20 @@ impl Config {
             };
             file_text = Some((path, format, text));
         }
-        figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__").ignore(&ENV_NOT_CONFIG));
+        figment = figment.merge(
+            Env::prefixed(ENV_PREFIX)
+                .split("__")
+                .ignore(&ENV_NOT_CONFIG),
+        );
         if let Some(bind) = overrides.bind {
             figment = figment.merge(("bind", bind));
         }
         if let Some(port) = overrides.port {
             figment = figment.merge(("port", port));
         }
-        let config: Config = figment.extract().map_err(|err| explain(err, file_text.as_ref()))?;
+        let config: Config = figment
+            .extract()
+            .map_err(|err| explain(err, file_text.as_ref()))?;
         config.validate()?;
         Ok(config)
     }
@@ -268,23 +279,34 @@ impl Config {
         if let Some(url) = &self.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
-            return Err(invalid("public_url".into(), format!("expected an http:// or https:// URL, found `{url}`")));
+            return Err(invalid(
+                "public_url".into(),
+                format!("expected an http:// or https:// URL, found `{url}`"),
+            ));
         }
         for (name, issuer) in &self.issuers {
             if !is_path_segment(name) {
                 return Err(invalid(
                     format!("issuers.{name}"),
-                    format!("issuer name `{name}` must be a URL path segment of letters, digits, `-`, `_` or `.`"),
+                    format!(
+                        "issuer name `{name}` must be a URL path segment of letters, digits, `-`, `_` or `.`"
+                    ),
                 ));
             }
             if issuer.keys.is_empty() {
-                return Err(invalid(format!("issuers.{name}.keys"), "expected at least one signing key".into()));
+                return Err(invalid(
+                    format!("issuers.{name}.keys"),
+                    "expected at least one signing key".into(),
+                ));
             }
             for (index, key) in issuer.keys.iter().enumerate() {
                 if key.secret.is_some() && !key.alg.is_symmetric() {
                     return Err(invalid(
                         format!("issuers.{name}.keys.{index}.secret"),
-                        format!("`secret` is for HS256/384/512 keys, but this key is `{}`", key.alg),
+                        format!(
+                            "`secret` is for HS256/384/512 keys, but this key is `{}`",
+                            key.alg
+                        ),
                     ));
                 }
             }
@@ -297,7 +319,9 @@ fn is_path_segment(name: &str) -> bool {
     !name.is_empty()
         && name != "."
         && name != ".."
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// Turns a figment error into one that names the file, line and column.
@@ -311,26 +335,56 @@ fn explain(err: figment::Error, file: Option<&(&Path, FileFormat, String)>) -> C
     let key = (!err.path.is_empty()).then(|| err.path.join("."));
     let message = err.kind.to_string();
     let Some(metadata) = err.metadata.as_ref() else {
-        return ConfigError { origin: "configuration".to_owned(), position: None, key, message };
+        return ConfigError {
+            origin: "configuration".to_owned(),
+            position: None,
+            key,
+            message,
+        };
     };
-    if let (Some(figment::Source::File(source_path)), Some((path, format, text))) = (&metadata.source, file)
+    if let (Some(figment::Source::File(source_path)), Some((path, format, text))) =
+        (&metadata.source, file)
         && source_path.as_path() == *path
     {
         // A parse error already carries its position in its text; a type
         // error does not, and the second parse finds it.
         if let Some(located) = locate(path, *format, text) {
-            return ConfigError { key, ..located };
+            // The format's own words are better for syntax and unknown
+            // fields; figment's for type errors, where it says what it found.
+            let message = if located.message.contains("expected") {
+                located.message
+            } else {
+                message
+            };
+            return ConfigError {
+                key,
+                message,
+                ..located
+            };
         }
-        return ConfigError { origin: path.display().to_string(), position: None, key, message };
+        return ConfigError {
+            origin: path.display().to_string(),
+            position: None,
+            key,
+            message,
+        };
     }
-    let source = match (&metadata.source, &err.profile) {
-        (Some(figment::Source::File(path)), _) => path.display().to_string(),
-        (_, Some(profile)) if metadata.name.contains("environment") => {
-            format!("environment variable {}", metadata.interpolate(profile, &err.path))
+    let source = match &metadata.source {
+        Some(figment::Source::File(path)) => path.display().to_string(),
+        _ if metadata.name.contains("environment") => {
+            format!(
+                "environment variable {ENV_PREFIX}{}",
+                err.path.join("__").to_ascii_uppercase()
+            )
         }
         _ => metadata.name.to_string(),
     };
-    ConfigError { origin: source, position: None, key, message }
+    ConfigError {
+        origin: source,
+        position: None,
+        key,
+        message,
+    }
 }
 
 /// Parses the file alone, with the format's own deserialiser, for its position-aware error.
@@ -340,19 +394,35 @@ fn locate(path: &Path, format: FileFormat, text: &str) -> Option<ConfigError> {
         FileFormat::Toml => {
             let err = toml::from_str::<Config>(text).err()?;
             let position = err.span().map(|span| line_column(text, span.start));
-            Some(ConfigError { origin: source, position, key: None, message: err.message().to_owned() })
+            let message = err.message().trim().replace('\n', ", ");
+            Some(ConfigError {
+                origin: source,
+                position,
+                key: None,
+                message,
+            })
         }
         FileFormat::Yaml => {
             let options = serde_saphyr::options! { with_snippet: false };
             let err = serde_saphyr::from_str_with_options::<Config>(text, options).err()?;
-            let position = err.location().map(|at| (at.line() as usize, at.column() as usize));
+            let position = err
+                .location()
+                .map(|at| (at.line() as usize, at.column() as usize));
             let mut message = err.without_snippet().to_string();
             // serde-saphyr prefixes its own "line N column M"; the position is
             // already in front of ours.
-            if let Some(rest) = message.split_once(" at line ").map(|(head, _)| head.to_owned()) {
+            if let Some(rest) = message
+                .split_once(" at line ")
+                .map(|(head, _)| head.to_owned())
+            {
                 message = rest;
             }
-            Some(ConfigError { origin: source, position, key: None, message })
+            Some(ConfigError {
+                origin: source,
+                position,
+                key: None,
+                message,
+            })
         }
     }
 }
@@ -361,7 +431,10 @@ fn locate(path: &Path, format: FileFormat, text: &str) -> Option<ConfigError> {
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |tail| tail.chars().count()) + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map_or(0, |tail| tail.chars().count())
+        + 1;
     (line, column)
 }
-

@@ -59,60 +59,89 @@ fn main() -> ExitCode {
 }
 
 fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let overrides = Overrides { bind: args.bind, port: args.port };
+    let overrides = Overrides {
+        bind: args.bind,
+        port: args.port,
+    };
     let config = Config::load(args.config.as_deref(), &overrides)?;
     let address = SocketAddr::new(config.bind, config.port);
-    let listener = TcpListener::bind(address)
-        .with_context(|| format!("cannot listen on {address} (is another server using the port? try --port)"))?;
-    let address = listener.local_addr().context("the listener has no local address")?;
+    let listener = TcpListener::bind(address).with_context(|| {
+        format!("cannot listen on {address} (is another server using the port? try --port)")
+    })?;
+    let address = listener
+        .local_addr()
+        .context("the listener has no local address")?;
     let provider = Arc::new(Provider::from_config(&config)?);
-    print_banner(&config, &provider, address);
     actix_web::rt::System::new().block_on(async move {
         // actix stops at once on SIGINT; handling the signals here makes
-        // Ctrl-C as graceful as SIGTERM: requests in flight finish.
-        let options = ServerOptions { handle_signals: false, ..ServerOptions::default() };
-        let server = serve(listener, provider, &options)?;
+        // Ctrl-C as graceful as SIGTERM: requests in flight finish. The
+        // handlers are installed before the banner, so whoever waits for the
+        // banner can signal right away.
+        let shutdown = ShutdownSignals::install()?;
+        let options = ServerOptions {
+            handle_signals: false,
+            ..ServerOptions::default()
+        };
+        let server = serve(listener, provider.clone(), &options)?;
         let handle = server.handle();
         actix_web::rt::spawn(async move {
-            let signal = shutdown_signal().await;
+            let signal = shutdown.recv().await;
             log::info!("{signal} received, stopping gracefully");
             handle.stop(true).await;
         });
+        print_banner(&config, &provider, address);
         server.await
     })?;
     log::info!("mockidp stopped");
     Ok(())
 }
 
-/// Waits for SIGINT or SIGTERM and names the one that came.
-async fn shutdown_signal() -> &'static str {
+/// SIGINT and SIGTERM, listened for from the moment of `install`.
+struct ShutdownSignals {
     #[cfg(unix)]
-    {
-        use actix_web::rt::signal::unix::{SignalKind, signal};
-        let mut terminate = match signal(SignalKind::terminate()) {
-            Ok(terminate) => terminate,
-            Err(err) => {
-                log::warn!("cannot listen for SIGTERM: {err}");
-                let _ = actix_web::rt::signal::ctrl_c().await;
-                return "SIGINT";
-            }
-        };
-        first_signal(actix_web::rt::signal::ctrl_c(), terminate.recv()).await
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = actix_web::rt::signal::ctrl_c().await;
-        "Ctrl-C"
-    }
+    interrupt: actix_web::rt::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: actix_web::rt::signal::unix::Signal,
 }
 
-/// Which of the two signal futures finished first.
-#[cfg(unix)]
-async fn first_signal<A: std::future::Future, B: std::future::Future>(a: A, b: B) -> &'static str {
-    use futures_util::future::{Either, select};
-    match select(std::pin::pin!(a), std::pin::pin!(b)).await {
-        Either::Left(_) => "SIGINT",
-        Either::Right(_) => "SIGTERM",
+impl ShutdownSignals {
+    fn install() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use actix_web::rt::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    /// Waits for the first signal and names it.
+    async fn recv(self) -> &'static str {
+        #[cfg(unix)]
+        {
+            use futures_util::future::{Either, select};
+            let Self {
+                mut interrupt,
+                mut terminate,
+            } = self;
+            match select(
+                std::pin::pin!(interrupt.recv()),
+                std::pin::pin!(terminate.recv()),
+            )
+            .await
+            {
+                Either::Left(_) => "SIGINT",
+                Either::Right(_) => "SIGTERM",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = actix_web::rt::signal::ctrl_c().await;
+            "Ctrl-C"
+        }
     }
 }
 
@@ -128,7 +157,10 @@ fn print_banner(config: &Config, provider: &Provider, address: SocketAddr) {
             format!("http://{host}:{}", address.port())
         }
     };
-    println!("mockidp {}: a mock OpenID Connect provider for tests", env!("CARGO_PKG_VERSION"));
+    println!(
+        "mockidp {}: a mock OpenID Connect provider for tests",
+        env!("CARGO_PKG_VERSION")
+    );
     println!("NOT FOR PRODUCTION: it issues tokens to anyone who asks.");
     if !address.ip().is_loopback() {
         println!("WARNING: listening on {address}, reachable from other machines.");
@@ -140,11 +172,16 @@ fn print_banner(config: &Config, provider: &Provider, address: SocketAddr) {
         println!("issuer `{name}`: {base}/{name}");
         println!("  discovery: {base}/{name}/.well-known/openid-configuration");
         for (client_id, client) in &issuer.clients {
-            let grants: Vec<&str> = client.grant_types.iter().map(|grant| grant.as_str()).collect();
+            let grants: Vec<&str> = client
+                .grant_types
+                .iter()
+                .map(|grant| grant.as_str())
+                .collect();
             match &client.secret {
                 Some(secret) => {
                     println!("  client: {client_id} / {secret} ({})", grants.join(", "));
-                    example.get_or_insert_with(|| (name.clone(), client_id.clone(), secret.clone()));
+                    example
+                        .get_or_insert_with(|| (name.clone(), client_id.clone(), secret.clone()));
                 }
                 None => println!("  client: {client_id}, public ({})", grants.join(", ")),
             }
@@ -153,7 +190,9 @@ fn print_banner(config: &Config, provider: &Provider, address: SocketAddr) {
     if let Some((issuer, client_id, secret)) = example {
         println!();
         println!("get a token:");
-        println!("  curl -s -u {client_id}:{secret} -d grant_type=client_credentials {base}/{issuer}/token");
+        println!(
+            "  curl -s -u {client_id}:{secret} -d grant_type=client_credentials {base}/{issuer}/token"
+        );
     }
     println!();
     // Piped stdout is block-buffered; whoever waits for the banner must see it now.

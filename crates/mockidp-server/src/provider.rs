@@ -5,9 +5,7 @@ use std::{
     sync::{Arc, PoisonError, RwLock},
 };
 
-use mockidp_core::{
-    Audience, Clock, KeyPool, KeySet, SigningKey, SystemClock, TokenBuilder,
-};
+use mockidp_core::{Audience, Clock, KeyPool, KeySet, SigningKey, SystemClock, TokenBuilder};
 use serde_json::Value;
 
 use crate::config::{ClientConfig, Config, ConfigError, IssuerConfig, KeyConfig};
@@ -41,10 +39,16 @@ impl Provider {
     pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
         let mut issuers = BTreeMap::new();
         for (name, issuer) in &config.issuers {
-            issuers.insert(name.clone(), Arc::new(Issuer::from_config(name, issuer, config.fresh_keys)?));
+            issuers.insert(
+                name.clone(),
+                Arc::new(Issuer::from_config(name, issuer, config.fresh_keys)?),
+            );
         }
         Ok(Self {
-            public_url: config.public_url.as_ref().map(|url| url.trim_end_matches('/').to_owned()),
+            public_url: config
+                .public_url
+                .as_ref()
+                .map(|url| url.trim_end_matches('/').to_owned()),
             max_body_bytes: config.max_body_bytes,
             issuers: RwLock::new(issuers),
             clock: Arc::new(SystemClock),
@@ -65,12 +69,21 @@ impl Provider {
 
     /// The issuer under `name`.
     pub fn issuer(&self, name: &str) -> Option<Arc<Issuer>> {
-        self.issuers.read().unwrap_or_else(PoisonError::into_inner).get(name).cloned()
+        self.issuers
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .cloned()
     }
 
     /// The names of all issuers.
     pub fn issuer_names(&self) -> Vec<String> {
-        self.issuers.read().unwrap_or_else(PoisonError::into_inner).keys().cloned().collect()
+        self.issuers
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect()
     }
 
     /// The configured public base URL, if any.
@@ -94,7 +107,11 @@ impl Provider {
 }
 
 impl Issuer {
-    fn from_config(name: &str, config: &IssuerConfig, fresh_keys: bool) -> Result<Self, ConfigError> {
+    fn from_config(
+        name: &str,
+        config: &IssuerConfig,
+        fresh_keys: bool,
+    ) -> Result<Self, ConfigError> {
         let mut keys: Option<KeySet> = None;
         for (index, key_config) in config.keys.iter().enumerate() {
             let key = build_key(name, index, key_config, fresh_keys)?;
@@ -113,14 +130,17 @@ impl Issuer {
             name: name.to_owned(),
             keys,
             clients: config.clients.clone(),
-            access_token_lifetime_secs: i64::try_from(config.access_token_lifetime_secs).unwrap_or(i64::MAX),
+            access_token_lifetime_secs: i64::try_from(config.access_token_lifetime_secs)
+                .unwrap_or(i64::MAX),
             default_audience: config.default_audience.clone(),
         })
     }
 
     /// The signing key.
     pub fn signer(&self) -> &SigningKey {
-        self.keys.signer().expect("an issuer is never built without keys")
+        self.keys
+            .signer()
+            .expect("an issuer is never built without keys")
     }
 
     /// An RFC 9068 access token for `client_id`, before signing: `typ: at+jwt`,
@@ -135,7 +155,11 @@ impl Issuer {
         clock: Arc<dyn Clock>,
     ) -> TokenBuilder {
         let audience = audience.unwrap_or_else(|| {
-            if client.audience.is_empty() { vec![self.default_audience.clone()] } else { client.audience.clone() }
+            if client.audience.is_empty() {
+                vec![self.default_audience.clone()]
+            } else {
+                client.audience.clone()
+            }
         });
         let mut builder = TokenBuilder::new(self.signer())
             .with_typ("at+jwt")
@@ -145,9 +169,15 @@ impl Issuer {
             .with_subject(client_id)
             .with_audience(Audience::from_list(audience));
         for (name, value) in &client.claims {
-            builder.claims_mut().extra.insert(name.clone(), value.clone());
+            builder
+                .claims_mut()
+                .extra
+                .insert(name.clone(), value.clone());
         }
-        builder.claims_mut().extra.insert("client_id".into(), Value::String(client_id.to_owned()));
+        builder
+            .claims_mut()
+            .extra
+            .insert("client_id".into(), Value::String(client_id.to_owned()));
         if let Some(scope) = scope {
             builder = builder.with_scope(scope);
         }
@@ -155,7 +185,12 @@ impl Issuer {
     }
 }
 
-fn build_key(issuer: &str, index: usize, config: &KeyConfig, fresh: bool) -> Result<SigningKey, ConfigError> {
+fn build_key(
+    issuer: &str,
+    index: usize,
+    config: &KeyConfig,
+    fresh: bool,
+) -> Result<SigningKey, ConfigError> {
     let failed = |err: mockidp_core::Error| ConfigError {
         origin: "configuration".into(),
         position: None,
@@ -167,7 +202,9 @@ fn build_key(issuer: &str, index: usize, config: &KeyConfig, fresh: bool) -> Res
         None if fresh => SigningKey::generate(config.alg).map_err(failed)?,
         // Slot per issuer and position: two issuers never share a key; two
         // providers in one process reuse theirs (see ARCHITECTURE.md).
-        None => KeyPool::process().get(&format!("{issuer}/{index}"), config.alg).map_err(failed)?,
+        None => KeyPool::process()
+            .get(&format!("{issuer}/{index}"), config.alg)
+            .map_err(failed)?,
     };
     Ok(match &config.kid {
         Some(kid) => key.with_kid(kid.as_str()),

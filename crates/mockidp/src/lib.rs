@@ -38,7 +38,8 @@ use std::{
 
 use actix_web::dev::ServerHandle;
 pub use mockidp_core::{
-    Algorithm, Audience, Claims, Clock, FixedClock, Header, Jwk, JwkSet, SigningKey, SystemClock, TokenBuilder,
+    Algorithm, Audience, Claims, Clock, FixedClock, Header, Jwk, JwkSet, SigningKey, SystemClock,
+    TokenBuilder,
 };
 pub use mockidp_server::config::{ClientConfig, Config, GrantType, IssuerConfig, KeyConfig};
 use mockidp_server::{Provider, ServerOptions};
@@ -89,7 +90,9 @@ impl MockIdp {
 
     /// A builder, starting from the embedded default configuration.
     pub fn builder() -> MockIdpBuilder {
-        MockIdpBuilder { config: Config::embedded_default() }
+        MockIdpBuilder {
+            config: Config::embedded_default(),
+        }
     }
 
     /// The base URL, `http://127.0.0.1:PORT`.
@@ -153,15 +156,27 @@ impl MockIdp {
             .clients
             .iter()
             .next()
-            .map_or(("mockidp", &default_client), |(id, client)| (id.as_str(), client));
+            .map_or(("mockidp", &default_client), |(id, client)| {
+                (id.as_str(), client)
+            });
         issuer
-            .access_token(&self.issuer_url(name), client_id, client, None, None, self.provider.clock())
+            .access_token(
+                &self.issuer_url(name),
+                client_id,
+                client,
+                None,
+                None,
+                self.provider.clock(),
+            )
             .with_subject(DEFAULT_SUBJECT)
     }
 
     fn issuer_state(&self, name: &str) -> Arc<mockidp_server::Issuer> {
         self.provider.issuer(name).unwrap_or_else(|| {
-            panic!("mockidp has no issuer `{name}` (it has: {})", self.provider.issuer_names().join(", "))
+            panic!(
+                "mockidp has no issuer `{name}` (it has: {})",
+                self.provider.issuer_names().join(", ")
+            )
         })
     }
 }
@@ -220,29 +235,47 @@ impl MockIdpBuilder {
         let default_issuer = if config.issuers.contains_key("default") {
             "default".to_owned()
         } else {
-            config.issuers.keys().next().cloned().unwrap_or_else(|| "default".to_owned())
+            config
+                .issuers
+                .keys()
+                .next()
+                .cloned()
+                .unwrap_or_else(|| "default".to_owned())
         };
         let provider = Arc::new(Provider::from_config(&config)?);
 
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
         let server_provider = provider.clone();
-        let thread = std::thread::Builder::new().name(format!("mockidp-{}", address.port())).spawn(move || {
-            let options = ServerOptions { workers: 1, handle_signals: false, shutdown_timeout_secs: 1 };
-            actix_web::rt::System::new().block_on(async move {
-                match mockidp_server::serve(listener, server_provider, &options) {
-                    Ok(server) => {
-                        let _ = ready_tx.send(Ok(server.handle()));
-                        let _ = server.await;
+        let thread = std::thread::Builder::new()
+            .name(format!("mockidp-{}", address.port()))
+            .spawn(move || {
+                let options = ServerOptions {
+                    workers: 1,
+                    handle_signals: false,
+                    shutdown_timeout_secs: 1,
+                };
+                actix_web::rt::System::new().block_on(async move {
+                    match mockidp_server::serve(listener, server_provider, &options) {
+                        Ok(server) => {
+                            let _ = ready_tx.send(Ok(server.handle()));
+                            let _ = server.await;
+                        }
+                        Err(err) => {
+                            let _ = ready_tx.send(Err(err));
+                        }
                     }
-                    Err(err) => {
-                        let _ = ready_tx.send(Err(err));
-                    }
-                }
-            });
-        })?;
-        let handle = ready_rx
-            .await
-            .map_err(|_| std::io::Error::other("the mockidp server thread ended before it started"))??;
-        Ok(MockIdp { address, uri, default_issuer, provider, handle, thread: Some(thread) })
+                });
+            })?;
+        let handle = ready_rx.await.map_err(|_| {
+            std::io::Error::other("the mockidp server thread ended before it started")
+        })??;
+        Ok(MockIdp {
+            address,
+            uri,
+            default_issuer,
+            provider,
+            handle,
+            thread: Some(thread),
+        })
     }
 }

@@ -59,7 +59,12 @@ impl OAuthError {
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             _ => StatusCode::BAD_REQUEST,
         };
-        Self { code, description: description.into(), status, www_authenticate: None }
+        Self {
+            code,
+            description: description.into(),
+            status,
+            www_authenticate: None,
+        }
     }
 
     /// `invalid_request`.
@@ -76,14 +81,19 @@ impl OAuthError {
 
     /// A body over the limit: 413 with an `invalid_request` body.
     pub fn payload_too_large(limit: usize) -> Self {
-        let mut err = Self::invalid_request(format!("the request body exceeds the limit of {limit} bytes"));
+        let mut err = Self::invalid_request(format!(
+            "the request body exceeds the limit of {limit} bytes"
+        ));
         err.status = StatusCode::PAYLOAD_TOO_LARGE;
         err
     }
 
     /// An unknown issuer.
     pub fn unknown_issuer(name: &str) -> Self {
-        Self::new(ErrorCode::NotFound, format!("no issuer `{name}` on this server"))
+        Self::new(
+            ErrorCode::NotFound,
+            format!("no issuer `{name}` on this server"),
+        )
     }
 
     /// The code.
@@ -111,6 +121,9 @@ impl ResponseError for OAuthError {
         if let Some(challenge) = &self.www_authenticate {
             response.insert_header((header::WWW_AUTHENTICATE, challenge.as_str()));
         }
-        response.json(Body { error: self.code, error_description: &self.description })
+        response.json(Body {
+            error: self.code,
+            error_description: &self.description,
+        })
     }
 }

@@ -33,10 +33,19 @@ pub struct ProviderMetadata {
     pub claims_supported: Vec<&'static str>,
 }
 
-fn document(req: &HttpRequest, provider: &Provider, name: &str) -> Result<ProviderMetadata, OAuthError> {
+fn document(
+    req: &HttpRequest,
+    provider: &Provider,
+    name: &str,
+) -> Result<ProviderMetadata, OAuthError> {
     let issuer = issuer_of(provider, name)?;
     let base = issuer_url(req, provider, name);
-    let mut algs: Vec<String> = issuer.keys.keys().iter().map(|key| key.alg().to_string()).collect();
+    let mut algs: Vec<String> = issuer
+        .keys
+        .keys()
+        .iter()
+        .map(|key| key.alg().to_string())
+        .collect();
     algs.dedup();
     let mut scopes: Vec<String> = vec!["openid".to_owned()];
     for client in issuer.clients.values() {
@@ -55,24 +64,44 @@ fn document(req: &HttpRequest, provider: &Provider, name: &str) -> Result<Provid
         grant_types_supported: vec!["client_credentials"],
         token_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post"],
         scopes_supported: scopes,
-        claims_supported: vec!["iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope"],
+        claims_supported: vec![
+            "iss",
+            "sub",
+            "aud",
+            "exp",
+            "iat",
+            "jti",
+            "client_id",
+            "scope",
+        ],
     })
 }
 
 /// `/{issuer}/.well-known/openid-configuration`, and RFC 8414 §5's
 /// `/.well-known/openid-configuration/{issuer}`.
-pub async fn openid(req: HttpRequest, name: web::Path<String>, provider: web::Data<Provider>) -> Result<HttpResponse, OAuthError> {
+pub async fn openid(
+    req: HttpRequest,
+    name: web::Path<String>,
+    provider: web::Data<Provider>,
+) -> Result<HttpResponse, OAuthError> {
     Ok(HttpResponse::Ok().json(document(&req, &provider, &name)?))
 }
 
 /// RFC 8414 §3: `/.well-known/oauth-authorization-server/{issuer}`, and the
 /// `/{issuer}/.well-known/oauth-authorization-server` many clients try first.
-pub async fn oauth(req: HttpRequest, name: web::Path<String>, provider: web::Data<Provider>) -> Result<HttpResponse, OAuthError> {
+pub async fn oauth(
+    req: HttpRequest,
+    name: web::Path<String>,
+    provider: web::Data<Provider>,
+) -> Result<HttpResponse, OAuthError> {
     Ok(HttpResponse::Ok().json(document(&req, &provider, &name)?))
 }
 
 /// The issuer's JWKS: public keys only (RFC 7517 §5).
-pub async fn jwks(name: web::Path<String>, provider: web::Data<Provider>) -> Result<HttpResponse, OAuthError> {
+pub async fn jwks(
+    name: web::Path<String>,
+    provider: web::Data<Provider>,
+) -> Result<HttpResponse, OAuthError> {
     let issuer = issuer_of(&provider, &name)?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "application/jwk-set+json"))

@@ -36,13 +36,21 @@ pub struct ServerOptions {
 
 impl Default for ServerOptions {
     fn default() -> Self {
-        Self { workers: 2, handle_signals: true, shutdown_timeout_secs: 5 }
+        Self {
+            workers: 2,
+            handle_signals: true,
+            shutdown_timeout_secs: 5,
+        }
     }
 }
 
 /// Starts serving `provider` on an already bound `listener`. The returned
 /// [`Server`] must be polled (awaited or spawned) to run.
-pub fn serve(listener: TcpListener, provider: Arc<Provider>, options: &ServerOptions) -> std::io::Result<Server> {
+pub fn serve(
+    listener: TcpListener,
+    provider: Arc<Provider>,
+    options: &ServerOptions,
+) -> std::io::Result<Server> {
     let data = web::Data::from(provider);
     let mut server = HttpServer::new(move || {
         App::new()
@@ -64,10 +72,22 @@ pub fn routes(config: &mut ServiceConfig) {
     config
         .route("/", web::get().to(index))
         .route("/_mockidp/health", web::get().to(health))
-        .route("/.well-known/oauth-authorization-server/{issuer}", web::get().to(metadata::oauth))
-        .route("/.well-known/openid-configuration/{issuer}", web::get().to(metadata::openid))
-        .route("/{issuer}/.well-known/openid-configuration", web::get().to(metadata::openid))
-        .route("/{issuer}/.well-known/oauth-authorization-server", web::get().to(metadata::oauth))
+        .route(
+            "/.well-known/oauth-authorization-server/{issuer}",
+            web::get().to(metadata::oauth),
+        )
+        .route(
+            "/.well-known/openid-configuration/{issuer}",
+            web::get().to(metadata::openid),
+        )
+        .route(
+            "/{issuer}/.well-known/openid-configuration",
+            web::get().to(metadata::openid),
+        )
+        .route(
+            "/{issuer}/.well-known/oauth-authorization-server",
+            web::get().to(metadata::oauth),
+        )
         .route("/{issuer}/jwks", web::get().to(metadata::jwks))
         .service(
             web::resource("/{issuer}/token")
@@ -81,7 +101,11 @@ pub fn routes(config: &mut ServiceConfig) {
 async fn index(req: HttpRequest, provider: web::Data<Provider>) -> HttpResponse {
     let info = req.connection_info();
     let base = provider.base_url(info.scheme(), info.host());
-    let issuers: Vec<String> = provider.issuer_names().iter().map(|name| format!("{base}/{name}")).collect();
+    let issuers: Vec<String> = provider
+        .issuer_names()
+        .iter()
+        .map(|name| format!("{base}/{name}"))
+        .collect();
     HttpResponse::Ok().json(json!({
         "service": "mockidp",
         "warning": "a mock identity provider for tests: it hands out tokens to anyone who asks, never use it in production",
@@ -113,12 +137,17 @@ fn method_not_allowed(allowed: &'static str) -> HttpResponse {
 }
 
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, OAuthError> {
-    Err(OAuthError::new(ErrorCode::NotFound, format!("no endpoint at `{}`", req.path())))
+    Err(OAuthError::new(
+        ErrorCode::NotFound,
+        format!("no endpoint at `{}`", req.path()),
+    ))
 }
 
 /// The issuer named in the path, or a 404 naming it.
 fn issuer_of(provider: &Provider, name: &str) -> Result<Arc<crate::Issuer>, OAuthError> {
-    provider.issuer(name).ok_or_else(|| OAuthError::unknown_issuer(name))
+    provider
+        .issuer(name)
+        .ok_or_else(|| OAuthError::unknown_issuer(name))
 }
 
 /// The issuer URL for a request: `{base}/{name}`.

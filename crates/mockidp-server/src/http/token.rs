@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use serde::Serialize;
 
 use super::{
-    OAuthError, ErrorCode,
+    ErrorCode, OAuthError,
     form::{ClientAuth, client_auth, read_form},
     issuer_of, issuer_url,
 };
@@ -33,17 +33,25 @@ pub async fn token(
 ) -> Result<HttpResponse, OAuthError> {
     let issuer = issuer_of(&provider, &name)?;
     let form = read_form(&req, payload, provider.max_body_bytes()).await?;
-    let grant_type = form.get("grant_type").ok_or_else(|| OAuthError::invalid_request("missing `grant_type`"))?;
+    let grant_type = form
+        .get("grant_type")
+        .ok_or_else(|| OAuthError::invalid_request("missing `grant_type`"))?;
 
     let auth = client_auth(&req, &form, &issuer.name)?;
     let client_id = auth.client_id().to_owned();
     let Some(client) = issuer.clients.get(&client_id) else {
-        return Err(OAuthError::invalid_client(&issuer.name, format!("unknown client `{client_id}`")));
+        return Err(OAuthError::invalid_client(
+            &issuer.name,
+            format!("unknown client `{client_id}`"),
+        ));
     };
     match (&auth, &client.secret) {
         (ClientAuth::Basic { secret, .. } | ClientAuth::Post { secret, .. }, Some(expected)) => {
             if !mockidp_core::ClientSecret::new(expected.clone()).matches(secret) {
-                return Err(OAuthError::invalid_client(&issuer.name, format!("wrong secret for client `{client_id}`")));
+                return Err(OAuthError::invalid_client(
+                    &issuer.name,
+                    format!("wrong secret for client `{client_id}`"),
+                ));
             }
         }
         (ClientAuth::Basic { .. } | ClientAuth::Post { .. }, None) => {
@@ -70,7 +78,10 @@ pub async fn token(
     if !client.grant_types.contains(&grant) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
-            format!("client `{client_id}` may not use the `{}` grant", grant.as_str()),
+            format!(
+                "client `{client_id}` may not use the `{}` grant",
+                grant.as_str()
+            ),
         ));
     }
     match grant {
@@ -84,11 +95,16 @@ pub async fn token(
             let scope = form.get("scope");
             if let Some(scope) = scope
                 && !client.scopes.is_empty()
-                && let Some(denied) = scope.split(' ').find(|s| !s.is_empty() && !client.scopes.iter().any(|allowed| allowed == s))
+                && let Some(denied) = scope
+                    .split(' ')
+                    .find(|s| !s.is_empty() && !client.scopes.iter().any(|allowed| allowed == s))
             {
                 return Err(OAuthError::new(
                     ErrorCode::InvalidScope,
-                    format!("client `{client_id}` may not request scope `{denied}` (allowed: {})", client.scopes.join(" ")),
+                    format!(
+                        "client `{client_id}` may not request scope `{denied}` (allowed: {})",
+                        client.scopes.join(" ")
+                    ),
                 ));
             }
             let audience = resource_audience(&form)?;
@@ -98,7 +114,10 @@ pub async fn token(
                 .sign()
                 .map_err(|err| {
                     log::error!("signing an access token for `{client_id}` failed: {err}");
-                    OAuthError::new(ErrorCode::InvalidRequest, "the token could not be signed; see the mockidp log")
+                    OAuthError::new(
+                        ErrorCode::InvalidRequest,
+                        "the token could not be signed; see the mockidp log",
+                    )
                 })?;
             Ok(HttpResponse::Ok()
                 .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -119,12 +138,18 @@ fn resource_audience(form: &super::form::Form) -> Result<Option<Vec<String>>, OA
     let resources = form.all("resource");
     for resource in &resources {
         let absolute = resource.split_once("://").is_some_and(|(scheme, rest)| {
-            !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) && !rest.is_empty()
+            !scheme.is_empty()
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+                && !rest.is_empty()
         });
         if !absolute || resource.contains('#') {
             return Err(OAuthError::new(
                 ErrorCode::InvalidTarget,
-                format!("`resource` must be an absolute URI without a fragment, found `{resource}`"),
+                format!(
+                    "`resource` must be an absolute URI without a fragment, found `{resource}`"
+                ),
             ));
         }
     }

@@ -1,0 +1,188 @@
+//! The `mockidp` binary as a user runs it.
+
+use std::{process::Stdio, time::Duration};
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, jwk::JwkSet};
+use serde_json::Value;
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+    time::timeout,
+};
+
+use crate::config::write_temp;
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+fn mockidp() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mockidp"));
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    // Only the variables a test sets may configure the provider.
+    for (name, _) in std::env::vars() {
+        if name.starts_with("MOCKIDP_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+/// Reads the banner up to the curl line and returns (banner, curl line).
+async fn read_banner(child: &mut Child) -> (String, String) {
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut banner = String::new();
+    timeout(LIMIT, async {
+        while let Some(line) = lines.next_line().await.expect("stdout is readable") {
+            banner.push_str(&line);
+            banner.push('\n');
+            if line.trim_start().starts_with("curl ") {
+                return (banner, line.trim().to_owned());
+            }
+        }
+        panic!("the banner has no curl line:\n{banner}");
+    })
+    .await
+    .expect("the banner is printed promptly")
+}
+
+/// Runs what the printed curl line does: `curl -s -u ID:SECRET -d grant_type=… URL`.
+async fn run_curl_line(curl: &str) -> Value {
+    let words: Vec<&str> = curl.split_whitespace().collect();
+    let credentials = words[words.iter().position(|w| *w == "-u").unwrap() + 1];
+    let data = words[words.iter().position(|w| *w == "-d").unwrap() + 1];
+    let url = words.last().unwrap();
+    let (id, secret) = credentials.split_once(':').unwrap();
+    let response = reqwest::Client::new()
+        .post(*url)
+        .basic_auth(id, Some(secret))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(data.to_owned())
+        .send()
+        .await
+        .expect("the printed token endpoint answers");
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+async fn signal_and_wait(child: &mut Child, signal: &str) -> std::process::ExitStatus {
+    let pid = child.id().expect("the child runs").to_string();
+    let killed = Command::new("kill")
+        .args([signal, &pid])
+        .status()
+        .await
+        .expect("kill runs");
+    assert!(killed.success());
+    timeout(LIMIT, child.wait())
+        .await
+        .expect("mockidp stops promptly")
+        .unwrap()
+}
+
+#[tokio::test]
+async fn serves_the_default_issuer_and_the_printed_curl_line_gets_a_token() {
+    let mut child = mockidp().args(["--port", "0"]).spawn().unwrap();
+    let (banner, curl) = read_banner(&mut child).await;
+    assert!(banner.contains("NOT FOR PRODUCTION"), "{banner}");
+    assert!(
+        banner.contains("listening on http://127.0.0.1:"),
+        "binds loopback by default:\n{banner}"
+    );
+    assert!(curl.contains("-u demo-client:demo-secret"), "{curl}");
+
+    let response = run_curl_line(&curl).await;
+
+    let token = response["access_token"].as_str().unwrap();
+    let token_url = curl.split_whitespace().last().unwrap();
+    let issuer = token_url.trim_end_matches("/token");
+    let jwks: JwkSet = reqwest::get(format!("{issuer}/jwks"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kid = jsonwebtoken::decode_header(token).unwrap().kid.unwrap();
+    let key = DecodingKey::from_jwk(jwks.find(&kid).unwrap()).unwrap();
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&["demo-api"]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    let claims = jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .unwrap()
+        .claims;
+    assert_eq!(claims["client_id"], "demo-client");
+
+    let status = signal_and_wait(&mut child, "-TERM").await;
+    assert!(status.success(), "SIGTERM ends with {status}");
+}
+
+#[tokio::test]
+async fn sigint_stops_gracefully_with_success() {
+    let mut child = mockidp().args(["serve", "--port", "0"]).spawn().unwrap();
+    read_banner(&mut child).await;
+    let status = signal_and_wait(&mut child, "-INT").await;
+    assert!(status.success(), "SIGINT ends with {status}");
+}
+
+#[tokio::test]
+async fn environment_variables_override_the_config() {
+    let mut child = mockidp()
+        .args(["--port", "0"])
+        .env("MOCKIDP_ISSUERS__DEFAULT__ACCESS_TOKEN_LIFETIME_SECS", "60")
+        .spawn()
+        .unwrap();
+    let (_, curl) = read_banner(&mut child).await;
+    let response = run_curl_line(&curl).await;
+    assert_eq!(response["expires_in"], 60);
+}
+
+async fn failure(command: &mut Command) -> String {
+    let output = timeout(LIMIT, command.output())
+        .await
+        .expect("mockidp exits promptly")
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "expected exit code 2, stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stderr).unwrap()
+}
+
+#[tokio::test]
+async fn a_bad_config_file_exits_2_naming_file_line_and_column() {
+    let path = write_temp("bad.toml", "bind = \"127.0.0.1\"\nport = \"eighty\"\n");
+    let stderr = failure(mockidp().arg("--config").arg(&path)).await;
+    assert!(
+        stderr.contains(&format!(
+            "mockidp: error: {}:2:8: invalid type: string \"eighty\", expected u16 (key `port`)",
+            path.display()
+        )),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_environment_variable_is_named() {
+    let stderr = failure(mockidp().env("MOCKIDP_PORT", "eighty")).await;
+    assert!(
+        stderr.contains("environment variable MOCKIDP_PORT"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("expected u16"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_busy_port_is_a_clear_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let stderr = failure(mockidp().args(["--port", &port])).await;
+    assert!(
+        stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{stderr}"
+    );
+}
