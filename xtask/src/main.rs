@@ -101,16 +101,10 @@ fn bench() -> anyhow::Result<()> {
 
 /// The median of the last run of a criterion benchmark, in milliseconds.
 fn median_ms(id: &str) -> anyhow::Result<f64> {
-    // criterion replaces characters that are not safe in file names.
+    // criterion replaces the characters that are not safe in file names.
     let dir: String = id
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
+        .map(|c| if "?\"/\\*<>:|^".contains(c) { '_' } else { c })
         .collect();
     let path = target_dir()
         .join("criterion")

@@ -299,6 +299,16 @@ impl Config {
                     "expected at least one signing key".into(),
                 ));
             }
+            for (client_id, client) in &issuer.clients {
+                for (claim, value) in &client.claims {
+                    if let Err(err) = mockidp_core::Claims::new().set(claim, value.clone()) {
+                        return Err(invalid(
+                            format!("issuers.{name}.clients.{client_id}.claims.{claim}"),
+                            format!("claim `{claim}` has the wrong type: {err}"),
+                        ));
+                    }
+                }
+            }
             for (index, key) in issuer.keys.iter().enumerate() {
                 if key.secret.is_some() && !key.alg.is_symmetric() {
                     return Err(invalid(

@@ -145,7 +145,12 @@ impl ShutdownSignals {
     }
 }
 
+/// Prints who we are, where, and how to get a token. A closed or broken
+/// stdout (a supervisor that stopped reading) must not stop the server, so
+/// the banner is written once and a failure ignored.
 fn print_banner(config: &Config, provider: &Provider, address: SocketAddr) {
+    use std::fmt::Write as _;
+    let mut out = String::new();
     let base = match provider.public_url() {
         Some(url) => url.to_owned(),
         None => {
@@ -157,20 +162,30 @@ fn print_banner(config: &Config, provider: &Provider, address: SocketAddr) {
             format!("http://{host}:{}", address.port())
         }
     };
-    println!(
+    let _ = writeln!(
+        out,
         "mockidp {}: a mock OpenID Connect provider for tests",
         env!("CARGO_PKG_VERSION")
     );
-    println!("NOT FOR PRODUCTION: it issues tokens to anyone who asks.");
+    let _ = writeln!(
+        out,
+        "NOT FOR PRODUCTION: it issues tokens to anyone who asks."
+    );
     if !address.ip().is_loopback() {
-        println!("WARNING: listening on {address}, reachable from other machines.");
+        let _ = writeln!(
+            out,
+            "WARNING: listening on {address}, reachable from other machines."
+        );
     }
-    println!("listening on http://{address}");
+    let _ = writeln!(out, "listening on http://{address}");
     let mut example = None;
     for (name, issuer) in &config.issuers {
-        println!();
-        println!("issuer `{name}`: {base}/{name}");
-        println!("  discovery: {base}/{name}/.well-known/openid-configuration");
+        let _ = writeln!(out);
+        let _ = writeln!(out, "issuer `{name}`: {base}/{name}");
+        let _ = writeln!(
+            out,
+            "  discovery: {base}/{name}/.well-known/openid-configuration"
+        );
         for (client_id, client) in &issuer.clients {
             let grants: Vec<&str> = client
                 .grant_types
@@ -179,22 +194,31 @@ fn print_banner(config: &Config, provider: &Provider, address: SocketAddr) {
                 .collect();
             match &client.secret {
                 Some(secret) => {
-                    println!("  client: {client_id} / {secret} ({})", grants.join(", "));
+                    let _ = writeln!(
+                        out,
+                        "  client: {client_id} / {secret} ({})",
+                        grants.join(", ")
+                    );
                     example
                         .get_or_insert_with(|| (name.clone(), client_id.clone(), secret.clone()));
                 }
-                None => println!("  client: {client_id}, public ({})", grants.join(", ")),
+                None => {
+                    let _ = writeln!(out, "  client: {client_id}, public ({})", grants.join(", "));
+                }
             }
         }
     }
     if let Some((issuer, client_id, secret)) = example {
-        println!();
-        println!("get a token:");
-        println!(
+        let _ = writeln!(out);
+        let _ = writeln!(out, "get a token:");
+        let _ = writeln!(
+            out,
             "  curl -s -u {client_id}:{secret} -d grant_type=client_credentials {base}/{issuer}/token"
         );
     }
-    println!();
+    let _ = writeln!(out);
+    let mut stdout = std::io::stdout().lock();
+    let _ = std::io::Write::write_all(&mut stdout, out.as_bytes());
     // Piped stdout is block-buffered; whoever waits for the banner must see it now.
-    let _ = std::io::Write::flush(&mut std::io::stdout());
+    let _ = std::io::Write::flush(&mut stdout);
 }

@@ -169,10 +169,12 @@ impl Issuer {
             .with_subject(client_id)
             .with_audience(Audience::from_list(audience));
         for (name, value) in &client.claims {
-            builder
-                .claims_mut()
-                .extra
-                .insert(name.clone(), value.clone());
+            // `set` routes registered names (`sub`, `aud`, …) to their typed
+            // field, so a client claim replaces rather than duplicates them.
+            // Config validation has already refused values of the wrong type.
+            if let Err(err) = builder.claims_mut().set(name, value.clone()) {
+                log::warn!("client `{client_id}`: claim `{name}` skipped: {err}");
+            }
         }
         builder
             .claims_mut()

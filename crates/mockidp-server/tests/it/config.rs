@@ -185,3 +185,19 @@ fn unknown_extension_and_missing_file_are_clear() {
         "{err}"
     );
 }
+
+#[test]
+fn a_client_claim_of_the_wrong_type_is_refused() {
+    let (_, err) = load_err(
+        "mockidp.toml",
+        "[issuers.default.clients.web]\nsecret = \"s\"\nclaims = { exp = \"tomorrow\" }\n",
+    );
+    assert_eq!(
+        err.key.as_deref(),
+        Some("issuers.default.clients.web.claims.exp")
+    );
+    assert!(
+        err.message.starts_with("claim `exp` has the wrong type"),
+        "{err}"
+    );
+}

@@ -152,3 +152,25 @@ async fn access_tokens_carry_the_rfc_9068_header_and_claims() {
     assert_eq!(response["expires_in"], json!(3600));
     assert_eq!(response["scope"], json!("orders:read orders:write"));
 }
+
+#[tokio::test]
+async fn client_claims_replace_registered_ones_instead_of_duplicating_them() {
+    let mut issuer = issuer_with(Algorithm::ES256, None);
+    let client = issuer.clients.get_mut(CLIENT).unwrap();
+    client
+        .claims
+        .insert("sub".into(), json!("service-account-7"));
+    client.claims.insert("tenant".into(), json!("acme"));
+    let idp = MockIdp::builder().with_issuer("es", issuer).start().await;
+
+    let issuer_url = idp.issuer_url("es");
+    let token = client_credentials(&issuer_url, CLIENT, SECRET, None).await;
+    let token = token["access_token"].as_str().unwrap();
+
+    let payload = mockidp_core::b64url_decode(token.split('.').nth(1).unwrap()).unwrap();
+    let payload = String::from_utf8(payload).unwrap();
+    assert_eq!(payload.matches("\"sub\"").count(), 1, "{payload}");
+    let claims = verify_with_jwks(token, &issuer_url, Jwa::ES256, AUDIENCE).await;
+    assert_eq!(claims["sub"], json!("service-account-7"));
+    assert_eq!(claims["tenant"], json!("acme"));
+}
