@@ -77,19 +77,12 @@ fn document(
     })
 }
 
-/// `/{issuer}/.well-known/openid-configuration`, and RFC 8414 §5's
-/// `/.well-known/openid-configuration/{issuer}`.
-pub async fn openid(
-    req: HttpRequest,
-    name: web::Path<String>,
-    provider: web::Data<Provider>,
-) -> Result<HttpResponse, OAuthError> {
-    Ok(HttpResponse::Ok().json(document(&req, &provider, &name)?))
-}
-
-/// RFC 8414 §3: `/.well-known/oauth-authorization-server/{issuer}`, and the
+/// The discovery document, served at every location clients look for it:
+/// `/{issuer}/.well-known/openid-configuration` (OpenID Connect Discovery
+/// §4), `/.well-known/oauth-authorization-server/{issuer}` (RFC 8414 §3),
+/// `/.well-known/openid-configuration/{issuer}` (RFC 8414 §5) and the
 /// `/{issuer}/.well-known/oauth-authorization-server` many clients try first.
-pub async fn oauth(
+pub async fn discovery(
     req: HttpRequest,
     name: web::Path<String>,
     provider: web::Data<Provider>,

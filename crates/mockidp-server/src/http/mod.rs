@@ -74,19 +74,19 @@ pub fn routes(config: &mut ServiceConfig) {
         .route("/_mockidp/health", web::get().to(health))
         .route(
             "/.well-known/oauth-authorization-server/{issuer}",
-            web::get().to(metadata::oauth),
+            web::get().to(metadata::discovery),
         )
         .route(
             "/.well-known/openid-configuration/{issuer}",
-            web::get().to(metadata::openid),
+            web::get().to(metadata::discovery),
         )
         .route(
             "/{issuer}/.well-known/openid-configuration",
-            web::get().to(metadata::openid),
+            web::get().to(metadata::discovery),
         )
         .route(
             "/{issuer}/.well-known/oauth-authorization-server",
-            web::get().to(metadata::oauth),
+            web::get().to(metadata::discovery),
         )
         .route("/{issuer}/jwks", web::get().to(metadata::jwks))
         .service(
