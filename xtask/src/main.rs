@@ -37,15 +37,11 @@ fn main() -> std::process::ExitCode {
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace")
-        .to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_owned()
 }
 
 fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| workspace_root().join("target"), PathBuf::from)
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace_root().join("target"), PathBuf::from)
 }
 
 fn bench() -> anyhow::Result<()> {
@@ -54,15 +50,7 @@ fn bench() -> anyhow::Result<()> {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let status = Command::new(cargo)
             .current_dir(workspace_root())
-            .args([
-                "bench",
-                "-p",
-                "mockidp",
-                "--bench",
-                "start",
-                "--profile",
-                profile,
-            ])
+            .args(["bench", "-p", "mockidp", "--bench", "start", "--profile", profile])
             .status()
             .context("cannot run cargo bench")?;
         if !status.success() {
@@ -70,19 +58,12 @@ fn bench() -> anyhow::Result<()> {
         }
         for (id, release_target, dev_target) in TARGETS {
             let median_ms = median_ms(id)?;
-            let target = if profile == "bench" {
-                release_target
-            } else {
-                dev_target
-            };
+            let target = if profile == "bench" { release_target } else { dev_target };
             rows.push((profile, id, median_ms, target));
         }
     }
     println!();
-    println!(
-        "{:<8} {:<28} {:>12} {:>10}",
-        "profile", "benchmark", "median", "target"
-    );
+    println!("{:<8} {:<28} {:>12} {:>10}", "profile", "benchmark", "median", "target");
     let mut missed = Vec::new();
     for (profile, id, median, target) in rows {
         let target_text = target.map_or("-".to_owned(), |t| format!("<= {t} ms"));
@@ -102,20 +83,11 @@ fn bench() -> anyhow::Result<()> {
 /// The median of the last run of a criterion benchmark, in milliseconds.
 fn median_ms(id: &str) -> anyhow::Result<f64> {
     // criterion replaces the characters that are not safe in file names.
-    let dir: String = id
-        .chars()
-        .map(|c| if "?\"/\\*<>:|^".contains(c) { '_' } else { c })
-        .collect();
-    let path = target_dir()
-        .join("criterion")
-        .join(&dir)
-        .join("new")
-        .join("estimates.json");
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+    let dir: String = id.chars().map(|c| if "?\"/\\*<>:|^".contains(c) { '_' } else { c }).collect();
+    let path = target_dir().join("criterion").join(&dir).join("new").join("estimates.json");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let estimates: serde_json::Value = serde_json::from_str(&text)?;
-    let nanos = estimates["median"]["point_estimate"]
-        .as_f64()
-        .with_context(|| format!("{} has no median", path.display()))?;
+    let nanos =
+        estimates["median"]["point_estimate"].as_f64().with_context(|| format!("{} has no median", path.display()))?;
     Ok(nanos / 1e6)
 }

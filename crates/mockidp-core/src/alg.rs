@@ -103,6 +103,25 @@ impl Algorithm {
         }
     }
 
+    /// The left half of this algorithm's hash of `value`, base64url: the
+    /// `at_hash` and `c_hash` of OpenID Connect Core §3.1.3.6 and §3.3.2.11.
+    /// EdDSA (Ed25519) uses SHA-512.
+    pub fn half_hash(self, value: &str) -> String {
+        use sha2::{Digest, Sha256, Sha384, Sha512};
+        let digest: Vec<u8> = match self {
+            Algorithm::HS256 | Algorithm::RS256 | Algorithm::PS256 | Algorithm::ES256 => {
+                Sha256::digest(value.as_bytes()).to_vec()
+            }
+            Algorithm::HS384 | Algorithm::RS384 | Algorithm::PS384 | Algorithm::ES384 => {
+                Sha384::digest(value.as_bytes()).to_vec()
+            }
+            Algorithm::HS512 | Algorithm::RS512 | Algorithm::PS512 | Algorithm::EdDSA => {
+                Sha512::digest(value.as_bytes()).to_vec()
+            }
+        };
+        crate::b64url(&digest[..digest.len() / 2])
+    }
+
     /// True for the HMAC algorithms, whose keys are never published.
     pub fn is_symmetric(self) -> bool {
         self.family() == KeyFamily::Hmac
@@ -122,20 +141,14 @@ impl FromStr for Algorithm {
         if let Some(alg) = Algorithm::ALL.into_iter().find(|alg| alg.as_str() == name) {
             return Ok(alg);
         }
-        let hint = match Algorithm::ALL
-            .into_iter()
-            .find(|alg| alg.as_str().eq_ignore_ascii_case(name))
-        {
+        let hint = match Algorithm::ALL.into_iter().find(|alg| alg.as_str().eq_ignore_ascii_case(name)) {
             Some(alg) => format!(" (did you mean `{alg}`? names are case-sensitive)"),
             None => String::new(),
         };
         let expected: Vec<&str> = Algorithm::ALL.iter().map(|alg| alg.as_str()).collect();
         Err(Error::new(
             ErrorKind::UnknownAlgorithm,
-            format!(
-                "unknown algorithm `{name}`, expected one of {}{hint}",
-                expected.join(", ")
-            ),
+            format!("unknown algorithm `{name}`, expected one of {}{hint}", expected.join(", ")),
         ))
     }
 }
@@ -169,6 +182,13 @@ mod tests {
         let err = "rs256".parse::<Algorithm>().unwrap_err();
         assert_eq!(err.kind(), ErrorKind::UnknownAlgorithm);
         assert!(err.to_string().contains("did you mean `RS256`?"), "{err}");
+    }
+
+    // OpenID Connect Core §A.3 example: access token and its at_hash (RS256).
+    #[test]
+    fn at_hash_matches_the_openid_example() {
+        let token = "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y";
+        assert_eq!(Algorithm::RS256.half_hash(token), "77QmUPtjPfzWtF2AnpK9RQ");
     }
 
     #[test]

@@ -5,9 +5,7 @@ use std::sync::Arc;
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde_json::Value;
 
-use crate::{
-    Algorithm, Audience, Claims, Clock, Error, ErrorKind, Header, SigningKey, SystemClock,
-};
+use crate::{Algorithm, Audience, Claims, Clock, Error, ErrorKind, Header, SigningKey, SystemClock};
 
 /// base64url without padding (RFC 7515 §2).
 pub fn b64url(bytes: impl AsRef<[u8]>) -> String {
@@ -93,12 +91,8 @@ impl TokenBuilder {
             _ => unreachable!("a header serialises to an object"),
         };
         object.insert(name.to_owned(), value);
-        self.header = serde_json::from_value(Value::Object(object)).map_err(|err| {
-            Error::new(
-                ErrorKind::Serialization,
-                format!("header parameter `{name}`: {err}"),
-            )
-        })?;
+        self.header = serde_json::from_value(Value::Object(object))
+            .map_err(|err| Error::new(ErrorKind::Serialization, format!("header parameter `{name}`: {err}")))?;
         Ok(self)
     }
 
@@ -133,17 +127,15 @@ impl TokenBuilder {
 
     /// Sets `scope`, space-separated (RFC 8693 §4.2).
     pub fn with_scope(mut self, scope: impl Into<String>) -> Self {
-        self.claims
-            .extra
-            .insert("scope".to_owned(), Value::String(scope.into()));
+        self.claims.extra.insert("scope".to_owned(), Value::String(scope.into()));
         self
     }
 
     /// Sets any claim by name; registered names land in their typed field.
     pub fn with_claim(mut self, name: &str, value: Value) -> Result<Self, Error> {
-        self.claims.set(name, value).map_err(|err| {
-            Error::new(ErrorKind::Serialization, format!("claim `{name}`: {err}"))
-        })?;
+        self.claims
+            .set(name, value)
+            .map_err(|err| Error::new(ErrorKind::Serialization, format!("claim `{name}`: {err}")))?;
         self.omitted.retain(|omitted| omitted != name);
         Ok(self)
     }
@@ -180,9 +172,8 @@ impl TokenBuilder {
         }
         if claims.jti.is_none() && keep("jti") {
             let mut id = [0u8; 16];
-            getrandom::fill(&mut id).map_err(|err| {
-                Error::new(ErrorKind::Signing, format!("the system RNG failed: {err}"))
-            })?;
+            getrandom::fill(&mut id)
+                .map_err(|err| Error::new(ErrorKind::Signing, format!("the system RNG failed: {err}")))?;
             claims.jti = Some(b64url(id));
         }
         Ok(claims)
@@ -215,11 +206,8 @@ mod tests {
     #[test]
     fn fills_times_from_the_clock() {
         let key = SigningKey::generate(Algorithm::HS256).unwrap();
-        let token = TokenBuilder::new(&key)
-            .with_clock(Arc::new(FixedClock(1_000)))
-            .with_lifetime_secs(60)
-            .sign()
-            .unwrap();
+        let token =
+            TokenBuilder::new(&key).with_clock(Arc::new(FixedClock(1_000))).with_lifetime_secs(60).sign().unwrap();
         let claims = decode_segment(&token, 1);
         assert_eq!(claims["iat"], json!(1_000));
         assert_eq!(claims["exp"], json!(1_060));

@@ -114,19 +114,13 @@ mod tests {
             alg: Some("RS256".into()),
             kid: Some("2011-04-29".into()),
         };
-        assert_eq!(
-            jwk.thumbprint(),
-            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
-        );
+        assert_eq!(jwk.thumbprint(), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
     }
 
     #[test]
     fn serialises_kty_and_use() {
         let jwk = Jwk {
-            params: JwkParams::Okp {
-                crv: OkpCurve::Ed25519,
-                x: "abc".into(),
-            },
+            params: JwkParams::Okp { crv: OkpCurve::Ed25519, x: "abc".into() },
             use_: Some("sig".into()),
             alg: Some("EdDSA".into()),
             kid: Some("k1".into()),

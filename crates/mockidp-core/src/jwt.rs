@@ -65,11 +65,7 @@ impl Audience {
 
     /// A single string for one audience, an array otherwise.
     pub fn from_list(mut audiences: Vec<String>) -> Self {
-        if audiences.len() == 1 {
-            Audience::One(audiences.remove(0))
-        } else {
-            Audience::Many(audiences)
-        }
+        if audiences.len() == 1 { Audience::One(audiences.remove(0)) } else { Audience::Many(audiences) }
     }
 
     /// Whether `audience` is among them.
@@ -176,10 +172,7 @@ mod tests {
         claims.set("role", json!("admin")).unwrap();
         assert_eq!(claims.exp, Some(42));
         assert_eq!(claims.extra["role"], json!("admin"));
-        assert_eq!(
-            serde_json::to_string(&claims).unwrap(),
-            r#"{"exp":42,"role":"admin"}"#
-        );
+        assert_eq!(serde_json::to_string(&claims).unwrap(), r#"{"exp":42,"role":"admin"}"#);
     }
 
     #[test]
@@ -191,13 +184,7 @@ mod tests {
 
     #[test]
     fn audience_serialises_as_string_or_array() {
-        assert_eq!(
-            serde_json::to_value(Audience::from_list(vec!["a".into()])).unwrap(),
-            json!("a")
-        );
-        assert_eq!(
-            serde_json::to_value(Audience::from_list(vec!["a".into(), "b".into()])).unwrap(),
-            json!(["a", "b"])
-        );
+        assert_eq!(serde_json::to_value(Audience::from_list(vec!["a".into()])).unwrap(), json!("a"));
+        assert_eq!(serde_json::to_value(Audience::from_list(vec!["a".into(), "b".into()])).unwrap(), json!(["a", "b"]));
     }
 }

@@ -7,10 +7,7 @@ use p256::ecdsa::signature::Signer as _;
 use rsa::traits::PublicKeyParts;
 use sha2::{Sha256, Sha384, Sha512};
 
-use crate::{
-    Algorithm, EcCurve, Error, ErrorKind, Jwk, JwkParams, JwkSet, KeyFamily, KeyId, OkpCurve,
-    forge::b64url,
-};
+use crate::{Algorithm, EcCurve, Error, ErrorKind, Jwk, JwkParams, JwkSet, KeyFamily, KeyId, OkpCurve, forge::b64url};
 
 /// RSA modulus size for generated keys: the common size in production, and
 /// the smallest RFC 7518 §3.3 allows.
@@ -27,7 +24,7 @@ pub struct SigningKey {
     material: Arc<Material>,
 }
 
-enum Material {
+pub(crate) enum Material {
     Rsa(Box<rsa::PrivateKey>),
     EcP256(p256::ecdsa::SigningKey),
     EcP384(p384::ecdsa::SigningKey),
@@ -47,12 +44,8 @@ impl fmt::Debug for SigningKey {
 
 fn random_bytes<const N: usize>() -> Result<[u8; N], Error> {
     let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).map_err(|err| {
-        Error::new(
-            ErrorKind::InvalidKey,
-            format!("the system RNG failed: {err}"),
-        )
-    })?;
+    getrandom::fill(&mut bytes)
+        .map_err(|err| Error::new(ErrorKind::InvalidKey, format!("the system RNG failed: {err}")))?;
     Ok(bytes)
 }
 
@@ -67,24 +60,17 @@ impl SigningKey {
     pub fn generate(alg: Algorithm) -> Result<Self, Error> {
         let material = match alg.family() {
             KeyFamily::Rsa => {
-                let key =
-                    rsa::PrivateKey::new(&mut getrandom::SysRng, RSA_BITS).map_err(|err| {
-                        Error::new(
-                            ErrorKind::InvalidKey,
-                            format!("RSA key generation failed: {err}"),
-                        )
-                    })?;
+                let key = rsa::PrivateKey::new(&mut getrandom::SysRng, RSA_BITS)
+                    .map_err(|err| Error::new(ErrorKind::InvalidKey, format!("RSA key generation failed: {err}")))?;
                 Material::Rsa(Box::new(key))
             }
-            KeyFamily::EcP256 => Material::EcP256(generate_scalar(|bytes: &[u8; 32]| {
-                p256::ecdsa::SigningKey::from_slice(bytes).ok()
-            })?),
-            KeyFamily::EcP384 => Material::EcP384(generate_scalar(|bytes: &[u8; 48]| {
-                p384::ecdsa::SigningKey::from_slice(bytes).ok()
-            })?),
-            KeyFamily::Ed25519 => {
-                Material::Ed25519(ed25519_dalek::SigningKey::from_bytes(&random_bytes::<32>()?))
+            KeyFamily::EcP256 => {
+                Material::EcP256(generate_scalar(|bytes: &[u8; 32]| p256::ecdsa::SigningKey::from_slice(bytes).ok())?)
             }
+            KeyFamily::EcP384 => {
+                Material::EcP384(generate_scalar(|bytes: &[u8; 48]| p384::ecdsa::SigningKey::from_slice(bytes).ok())?)
+            }
+            KeyFamily::Ed25519 => Material::Ed25519(ed25519_dalek::SigningKey::from_bytes(&random_bytes::<32>()?)),
             KeyFamily::Hmac => Material::Hmac(random_bytes::<32>()?.to_vec()),
         };
         Self::from_material(alg, material)
@@ -103,11 +89,7 @@ impl SigningKey {
     }
 
     fn from_material(alg: Algorithm, material: Material) -> Result<Self, Error> {
-        let mut key = Self {
-            kid: KeyId::new(""),
-            alg,
-            material: Arc::new(material),
-        };
+        let mut key = Self { kid: KeyId::new(""), alg, material: Arc::new(material) };
         key.kid = match key.public_jwk() {
             Some(jwk) => KeyId::new(jwk.thumbprint()),
             None => KeyId::new(format!("hmac-{}", b64url(random_bytes::<9>()?))),
@@ -152,10 +134,7 @@ impl SigningKey {
     /// HMAC keys, which must never be published.
     pub fn public_jwk(&self) -> Option<Jwk> {
         let params = match &*self.material {
-            Material::Rsa(key) => JwkParams::Rsa {
-                n: b64url(key.n_bytes()),
-                e: b64url(key.e_bytes()),
-            },
+            Material::Rsa(key) => JwkParams::Rsa { n: b64url(key.n_bytes()), e: b64url(key.e_bytes()) },
             Material::EcP256(key) => {
                 let point = key.verifying_key().to_sec1_point(false);
                 JwkParams::Ec {
@@ -172,10 +151,9 @@ impl SigningKey {
                     y: b64url(point.y().expect("an uncompressed point has y")),
                 }
             }
-            Material::Ed25519(key) => JwkParams::Okp {
-                crv: OkpCurve::Ed25519,
-                x: b64url(key.verifying_key().as_bytes()),
-            },
+            Material::Ed25519(key) => {
+                JwkParams::Okp { crv: OkpCurve::Ed25519, x: b64url(key.verifying_key().as_bytes()) }
+            }
             Material::Hmac(_) => return None,
         };
         Some(Jwk {
@@ -194,9 +172,7 @@ impl SigningKey {
     /// Signs with another algorithm of the key's family (RS256 key, PS256 signature).
     pub fn sign_as(&self, alg: Algorithm, signing_input: &[u8]) -> Result<Vec<u8>, Error> {
         self.check_compatible(alg)?;
-        let failed = |err: &dyn fmt::Display| {
-            Error::new(ErrorKind::Signing, format!("{alg} signing failed: {err}"))
-        };
+        let failed = |err: &dyn fmt::Display| Error::new(ErrorKind::Signing, format!("{alg} signing failed: {err}"));
         match (&*self.material, alg) {
             (Material::Rsa(key), Algorithm::RS256) => key.pkcs1v15_sign::<Sha256>(signing_input),
             (Material::Rsa(key), Algorithm::RS384) => key.pkcs1v15_sign::<Sha384>(signing_input),
@@ -227,6 +203,10 @@ impl SigningKey {
         .map_err(|err| failed(&err))
     }
 
+    pub(crate) fn material(&self) -> &Material {
+        &self.material
+    }
+
     fn family(&self) -> KeyFamily {
         match &*self.material {
             Material::Rsa(_) => KeyFamily::Rsa,
@@ -243,11 +223,7 @@ impl SigningKey {
         }
         Err(Error::new(
             ErrorKind::KeyAlgorithmMismatch,
-            format!(
-                "key `{}` is {:?} material and cannot sign `{alg}`",
-                self.kid,
-                self.family()
-            ),
+            format!("key `{}` is {:?} material and cannot sign `{alg}`", self.kid, self.family()),
         ))
     }
 }
@@ -257,8 +233,7 @@ where
     D: hmac::digest::block_api::EagerHash,
     Hmac<D>: KeyInit + Mac,
 {
-    let mut mac =
-        <Hmac<D> as KeyInit>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    let mut mac = <Hmac<D> as KeyInit>::new_from_slice(secret).expect("HMAC takes keys of any length");
     mac.update(message);
     mac.finalize().into_bytes().to_vec()
 }
@@ -271,10 +246,7 @@ fn generate_scalar<const N: usize, K>(make: impl Fn(&[u8; N]) -> Option<K>) -> R
             return Ok(key);
         }
     }
-    Err(Error::new(
-        ErrorKind::InvalidKey,
-        "the system RNG kept producing invalid EC scalars",
-    ))
+    Err(Error::new(ErrorKind::InvalidKey, "the system RNG kept producing invalid EC scalars"))
 }
 
 /// The keys of one issuer: one signs, all asymmetric ones are published.
@@ -290,10 +262,7 @@ pub struct KeySet {
 impl KeySet {
     /// A key set whose only key is also the signer.
     pub fn new(signer: SigningKey) -> Self {
-        Self {
-            keys: vec![signer],
-            signer: 0,
-        }
+        Self { keys: vec![signer], signer: 0 }
     }
 
     /// Adds a key that is published but does not sign.
@@ -334,13 +303,7 @@ impl KeySet {
 
     /// The public JWKS document: asymmetric keys only.
     pub fn jwks(&self) -> JwkSet {
-        JwkSet {
-            keys: self
-                .keys
-                .iter()
-                .filter_map(SigningKey::public_jwk)
-                .collect(),
-        }
+        JwkSet { keys: self.keys.iter().filter_map(SigningKey::public_jwk).collect() }
     }
 }
 
@@ -359,20 +322,10 @@ mod tests {
 
     #[test]
     fn published_jwk_has_no_private_parts() {
-        for alg in [
-            Algorithm::RS256,
-            Algorithm::ES256,
-            Algorithm::ES384,
-            Algorithm::EdDSA,
-        ] {
-            let jwk =
-                serde_json::to_value(SigningKey::generate(alg).unwrap().public_jwk().unwrap())
-                    .unwrap();
+        for alg in [Algorithm::RS256, Algorithm::ES256, Algorithm::ES384, Algorithm::EdDSA] {
+            let jwk = serde_json::to_value(SigningKey::generate(alg).unwrap().public_jwk().unwrap()).unwrap();
             for private in ["d", "p", "q", "dp", "dq", "qi", "k"] {
-                assert!(
-                    jwk.get(private).is_none(),
-                    "{alg} JWK leaks `{private}`: {jwk}"
-                );
+                assert!(jwk.get(private).is_none(), "{alg} JWK leaks `{private}`: {jwk}");
             }
         }
     }
@@ -403,15 +356,7 @@ mod tests {
             (Algorithm::HS512, 64),
         ];
         for (alg, len) in cases {
-            assert_eq!(
-                SigningKey::generate(alg)
-                    .unwrap()
-                    .sign(b"a.b")
-                    .unwrap()
-                    .len(),
-                len,
-                "{alg}"
-            );
+            assert_eq!(SigningKey::generate(alg).unwrap().sign(b"a.b").unwrap().len(), len, "{alg}");
         }
     }
 }

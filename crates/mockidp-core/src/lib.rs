@@ -31,9 +31,10 @@ mod jwt;
 mod key;
 mod pool;
 mod types;
+mod verify;
 
 pub use alg::{Algorithm, KeyFamily};
-pub use clock::{Clock, FixedClock, SystemClock};
+pub use clock::{Clock, FixedClock, ManualClock, SystemClock};
 pub use error::{Error, ErrorKind};
 pub use forge::{TokenBuilder, b64url, b64url_decode};
 pub use jwk::{EcCurve, Jwk, JwkParams, JwkSet, OkpCurve};
@@ -41,3 +42,4 @@ pub use jwt::{Audience, Claims, Header, NumericDate};
 pub use key::{KeySet, SigningKey};
 pub use pool::KeyPool;
 pub use types::{ClientId, ClientSecret, KeyId, Subject};
+pub use verify::VerifyError;

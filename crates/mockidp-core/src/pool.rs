@@ -47,9 +47,7 @@ impl KeyPool {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, Algorithm), SigningKey>> {
         // A panic while holding the lock cannot leave the map half-written.
-        self.keys
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.keys.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

@@ -39,6 +39,10 @@ pub struct Config {
     /// Generate new keys at start instead of reusing the ones generated
     /// earlier in this process.
     pub fresh_keys: bool,
+    /// When set, the admin API (`/_mockidp/admin/…`) requires
+    /// `Authorization: Bearer <admin_token>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_token: Option<String>,
     /// The issuers, by the path segment they live under.
     pub issuers: BTreeMap<String, IssuerConfig>,
 }
@@ -51,6 +55,7 @@ impl Default for Config {
             public_url: None,
             max_body_bytes: 64 * 1024,
             fresh_keys: false,
+            admin_token: None,
             issuers: BTreeMap::new(),
         }
     }
@@ -60,29 +65,98 @@ impl Default for Config {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IssuerConfig {
+    /// The exact issuer identifier (`iss`), such as `http://mockidp:8080/default`.
+    /// Unset, it is `{public_url}/{name}`, or built from each request's `Host`.
+    /// Set it when the browser and your API reach the provider under different
+    /// host names (docker-compose) and both must see the same `iss`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer_url: Option<String>,
     /// Signing keys; the first one signs, every asymmetric one is published.
     pub keys: Vec<KeyConfig>,
+    /// How the authorization endpoint logs users in.
+    pub login: LoginMode,
+    /// The user `login = "auto"` signs in when the request has no `login_hint`;
+    /// the first user by name when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_user: Option<String>,
     /// Lifetime of access tokens, in seconds.
     pub access_token_lifetime_secs: u64,
+    /// Lifetime of ID tokens, in seconds.
+    pub id_token_lifetime_secs: u64,
+    /// Lifetime of refresh tokens, in seconds.
+    pub refresh_token_lifetime_secs: u64,
+    /// Lifetime of authorization codes, in seconds.
+    pub code_lifetime_secs: u64,
+    /// Lifetime of device codes (RFC 8628), in seconds.
+    pub device_code_lifetime_secs: u64,
+    /// Minimum seconds between device-code polls before `slow_down`.
+    pub device_poll_interval_secs: u64,
     /// `aud` for tokens whose client names no audience.
     pub default_audience: String,
+    /// The users, by user name; the name is the `sub` unless the claims set one.
+    pub users: BTreeMap<String, UserConfig>,
     /// The clients, by client id.
     pub clients: BTreeMap<String, ClientConfig>,
+    /// Claims added to tokens when a request matches (navikt's `requestMappings`).
+    pub claim_mappings: Vec<ClaimMapping>,
 }
 
 impl Default for IssuerConfig {
     fn default() -> Self {
         Self {
-            keys: vec![KeyConfig {
-                alg: Algorithm::RS256,
-                kid: None,
-                secret: None,
-            }],
+            issuer_url: None,
+            keys: vec![KeyConfig { alg: Algorithm::RS256, kid: None, secret: None }],
+            login: LoginMode::Form,
+            default_user: None,
             access_token_lifetime_secs: 3600,
+            id_token_lifetime_secs: 3600,
+            refresh_token_lifetime_secs: 86_400,
+            code_lifetime_secs: 60,
+            device_code_lifetime_secs: 600,
+            device_poll_interval_secs: 5,
             default_audience: "api".to_owned(),
+            users: BTreeMap::new(),
             clients: BTreeMap::new(),
+            claim_mappings: Vec::new(),
         }
     }
+}
+
+/// How the authorization endpoint logs users in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginMode {
+    /// Show the login page: pick a user, or type a subject and claims.
+    Form,
+    /// Headless, for automated tests: sign in the `login_hint` user, or the
+    /// default user, and redirect at once.
+    Auto,
+}
+
+/// One user.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UserConfig {
+    /// Claims of this user. Standard OpenID claims not given here get
+    /// plausible fake values (name, email, …); `sub` defaults to the user name.
+    pub claims: Map<String, Value>,
+    /// Password for the (legacy) password grant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+/// Claims to add when a request parameter matches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimMapping {
+    /// Request parameter to look at: `scope`, `client_id`, `grant_type`, `audience`, …
+    pub param: String,
+    /// The value that must be present: for `scope`, one of the requested
+    /// scopes; otherwise the whole value. `*` matches any present value.
+    pub equals: String,
+    /// Claims to add. String values may use `${client_id}`, `${sub}`,
+    /// `${scope}` and `${param}` (the matched value).
+    pub claims: Map<String, Value>,
 }
 
 /// One signing key.
@@ -103,17 +177,31 @@ pub struct KeyConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClientConfig {
-    /// The client secret; a client without one is public and cannot use
-    /// `client_credentials`.
+    /// The client secret; a client without one is public: it authenticates
+    /// with its `client_id` alone and cannot use `client_credentials`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
     /// Grants the client may use.
     pub grant_types: Vec<GrantType>,
+    /// Redirect URIs, matched exactly (RFC 6749 §3.1.2.3).
+    pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may send the browser back to, matched exactly.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Refuse authorization requests without a PKCE `code_challenge`.
+    pub require_pkce: bool,
     /// Scopes the client may request; empty means any.
     pub scopes: Vec<String>,
-    /// `aud` of its tokens; the issuer's `default_audience` when empty.
+    /// `aud` of its access tokens; the issuer's `default_audience` when empty.
     pub audience: Vec<String>,
-    /// Extra claims in its client_credentials tokens.
+    /// Extra claims in every access token issued to it.
     pub claims: Map<String, Value>,
+    /// `jwt` (RFC 9068) or `opaque` access tokens, checked through introspection.
+    pub access_token_format: AccessTokenFormat,
+    /// Issue a new refresh token at every refresh and refuse the old one.
+    pub rotate_refresh_tokens: bool,
+    /// Sign this client's tokens with the issuer key of this algorithm.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_alg: Option<Algorithm>,
 }
 
 impl Default for ClientConfig {
@@ -121,36 +209,84 @@ impl Default for ClientConfig {
         Self {
             secret: None,
             grant_types: vec![GrantType::ClientCredentials],
+            redirect_uris: Vec::new(),
+            post_logout_redirect_uris: Vec::new(),
+            require_pkce: false,
             scopes: Vec::new(),
             audience: Vec::new(),
             claims: Map::new(),
+            access_token_format: AccessTokenFormat::Jwt,
+            rotate_refresh_tokens: false,
+            signing_alg: None,
         }
     }
+}
+
+/// The form of access tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessTokenFormat {
+    /// A signed RFC 9068 JWT.
+    Jwt,
+    /// A random string; resource servers ask the introspection endpoint.
+    Opaque,
 }
 
 /// An OAuth 2.0 grant type, by its `grant_type` value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum GrantType {
+    /// RFC 6749 §4.1.
+    #[serde(rename = "authorization_code")]
+    AuthorizationCode,
     /// RFC 6749 §4.4.
     #[serde(rename = "client_credentials")]
     ClientCredentials,
+    /// RFC 6749 §6.
+    #[serde(rename = "refresh_token")]
+    RefreshToken,
+    /// RFC 6749 §4.3: legacy, off unless a client lists it; OAuth 2.1 removes it.
+    #[serde(rename = "password")]
+    Password,
+    /// RFC 8628.
+    #[serde(rename = "urn:ietf:params:oauth:grant-type:device_code")]
+    DeviceCode,
+    /// RFC 8693.
+    #[serde(rename = "urn:ietf:params:oauth:grant-type:token-exchange")]
+    TokenExchange,
+    /// RFC 7523 §2.1.
+    #[serde(rename = "urn:ietf:params:oauth:grant-type:jwt-bearer")]
+    JwtBearer,
 }
 
 impl GrantType {
+    /// Every grant type.
+    pub const ALL: [GrantType; 7] = [
+        GrantType::AuthorizationCode,
+        GrantType::ClientCredentials,
+        GrantType::RefreshToken,
+        GrantType::Password,
+        GrantType::DeviceCode,
+        GrantType::TokenExchange,
+        GrantType::JwtBearer,
+    ];
+
     /// The `grant_type` parameter value.
     pub fn as_str(self) -> &'static str {
         match self {
+            GrantType::AuthorizationCode => "authorization_code",
             GrantType::ClientCredentials => "client_credentials",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::Password => "password",
+            GrantType::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
+            GrantType::TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
+            GrantType::JwtBearer => "urn:ietf:params:oauth:grant-type:jwt-bearer",
         }
     }
 
-    /// The grant for a `grant_type` value, if this version serves it.
+    /// The grant for a `grant_type` value.
     pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "client_credentials" => Some(GrantType::ClientCredentials),
-            _ => None,
-        }
+        GrantType::ALL.into_iter().find(|grant| grant.as_str() == value)
     }
 }
 
@@ -200,12 +336,7 @@ enum FileFormat {
 
 impl FileFormat {
     fn of(path: &Path) -> Result<Self, ConfigError> {
-        match path
-            .extension()
-            .and_then(|ext| ext.to_str())
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
+        match path.extension().and_then(|ext| ext.to_str()).map(str::to_ascii_lowercase).as_deref() {
             Some("toml") => Ok(FileFormat::Toml),
             Some("yaml" | "yml" | "json") => Ok(FileFormat::Yaml),
             other => Err(ConfigError {
@@ -225,9 +356,7 @@ impl Config {
     /// The embedded default, with nothing layered over it.
     pub fn embedded_default() -> Self {
         let figment = Figment::from(Toml::string(DEFAULT_CONFIG));
-        let config: Config = figment
-            .extract()
-            .expect("the embedded default configuration is valid (a test checks it)");
+        let config: Config = figment.extract().expect("the embedded default configuration is valid (a test checks it)");
         config
     }
 
@@ -250,20 +379,14 @@ impl Config {
             };
             file_text = Some((path, format, text));
         }
-        figment = figment.merge(
-            Env::prefixed(ENV_PREFIX)
-                .split("__")
-                .ignore(&ENV_NOT_CONFIG),
-        );
+        figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__").ignore(&ENV_NOT_CONFIG));
         if let Some(bind) = overrides.bind {
             figment = figment.merge(("bind", bind));
         }
         if let Some(port) = overrides.port {
             figment = figment.merge(("port", port));
         }
-        let config: Config = figment
-            .extract()
-            .map_err(|err| explain(err, file_text.as_ref()))?;
+        let config: Config = figment.extract().map_err(|err| explain(err, file_text.as_ref()))?;
         config.validate()?;
         Ok(config)
     }
@@ -279,25 +402,17 @@ impl Config {
         if let Some(url) = &self.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
-            return Err(invalid(
-                "public_url".into(),
-                format!("expected an http:// or https:// URL, found `{url}`"),
-            ));
+            return Err(invalid("public_url".into(), format!("expected an http:// or https:// URL, found `{url}`")));
         }
         for (name, issuer) in &self.issuers {
             if !is_path_segment(name) {
                 return Err(invalid(
                     format!("issuers.{name}"),
-                    format!(
-                        "issuer name `{name}` must be a URL path segment of letters, digits, `-`, `_` or `.`"
-                    ),
+                    format!("issuer name `{name}` must be a URL path segment of letters, digits, `-`, `_` or `.`"),
                 ));
             }
             if issuer.keys.is_empty() {
-                return Err(invalid(
-                    format!("issuers.{name}.keys"),
-                    "expected at least one signing key".into(),
-                ));
+                return Err(invalid(format!("issuers.{name}.keys"), "expected at least one signing key".into()));
             }
             for (client_id, client) in &issuer.clients {
                 for (claim, value) in &client.claims {
@@ -313,10 +428,7 @@ impl Config {
                 if key.secret.is_some() && !key.alg.is_symmetric() {
                     return Err(invalid(
                         format!("issuers.{name}.keys.{index}.secret"),
-                        format!(
-                            "`secret` is for HS256/384/512 keys, but this key is `{}`",
-                            key.alg
-                        ),
+                        format!("`secret` is for HS256/384/512 keys, but this key is `{}`", key.alg),
                     ));
                 }
             }
@@ -329,9 +441,7 @@ fn is_path_segment(name: &str) -> bool {
     !name.is_empty()
         && name != "."
         && name != ".."
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// Turns a figment error into one that names the file, line and column.
@@ -345,15 +455,9 @@ fn explain(err: figment::Error, file: Option<&(&Path, FileFormat, String)>) -> C
     let key = (!err.path.is_empty()).then(|| err.path.join("."));
     let message = err.kind.to_string();
     let Some(metadata) = err.metadata.as_ref() else {
-        return ConfigError {
-            origin: "configuration".to_owned(),
-            position: None,
-            key,
-            message,
-        };
+        return ConfigError { origin: "configuration".to_owned(), position: None, key, message };
     };
-    if let (Some(figment::Source::File(source_path)), Some((path, format, text))) =
-        (&metadata.source, file)
+    if let (Some(figment::Source::File(source_path)), Some((path, format, text))) = (&metadata.source, file)
         && source_path.as_path() == *path
     {
         // A parse error already carries its position in its text; a type
@@ -361,39 +465,41 @@ fn explain(err: figment::Error, file: Option<&(&Path, FileFormat, String)>) -> C
         if let Some(located) = locate(path, *format, text) {
             // The format's own words are better for syntax and unknown
             // fields; figment's for type errors, where it says what it found.
-            let message = if located.message.contains("expected") {
-                located.message
-            } else {
-                message
-            };
-            return ConfigError {
-                key,
-                message,
-                ..located
-            };
+            let message = if located.message.contains("expected") { located.message } else { message };
+            return ConfigError { key, message: with_suggestion(message), ..located };
         }
-        return ConfigError {
-            origin: path.display().to_string(),
-            position: None,
-            key,
-            message,
-        };
+        return ConfigError { origin: path.display().to_string(), position: None, key, message };
     }
     let source = match &metadata.source {
         Some(figment::Source::File(path)) => path.display().to_string(),
         _ if metadata.name.contains("environment") => {
-            format!(
-                "environment variable {ENV_PREFIX}{}",
-                err.path.join("__").to_ascii_uppercase()
-            )
+            format!("environment variable {ENV_PREFIX}{}", err.path.join("__").to_ascii_uppercase())
         }
         _ => metadata.name.to_string(),
     };
-    ConfigError {
-        origin: source,
-        position: None,
-        key,
-        message,
+    ConfigError { origin: source, position: None, key, message }
+}
+
+/// Adds "(did you mean `x`?)" to an unknown-field or unknown-variant
+/// message when one of the expected names is close to what was found.
+fn with_suggestion(message: String) -> String {
+    let Some(rest) = message.strip_prefix("unknown field ").or_else(|| message.strip_prefix("unknown variant ")) else {
+        return message;
+    };
+    let Some((found, expected)) = rest.split_once(", expected one of ").or_else(|| rest.split_once(", expected ")) else {
+        return message;
+    };
+    let found = found.trim_matches('`');
+    let best = expected
+        .split(", ")
+        .map(|candidate| candidate.trim_matches('`'))
+        .map(|candidate| (strsim::levenshtein(found, candidate), candidate))
+        .min();
+    match best {
+        Some((distance, candidate)) if distance > 0 && distance <= (found.len() / 3).max(2) => {
+            format!("{message} (did you mean `{candidate}`?)")
+        }
+        _ => message,
     }
 }
 
@@ -405,34 +511,19 @@ fn locate(path: &Path, format: FileFormat, text: &str) -> Option<ConfigError> {
             let err = toml::from_str::<Config>(text).err()?;
             let position = err.span().map(|span| line_column(text, span.start));
             let message = err.message().trim().replace('\n', ", ");
-            Some(ConfigError {
-                origin: source,
-                position,
-                key: None,
-                message,
-            })
+            Some(ConfigError { origin: source, position, key: None, message })
         }
         FileFormat::Yaml => {
             let options = serde_saphyr::options! { with_snippet: false };
             let err = serde_saphyr::from_str_with_options::<Config>(text, options).err()?;
-            let position = err
-                .location()
-                .map(|at| (at.line() as usize, at.column() as usize));
+            let position = err.location().map(|at| (at.line() as usize, at.column() as usize));
             let mut message = err.without_snippet().to_string();
             // serde-saphyr prefixes its own "line N column M"; the position is
             // already in front of ours.
-            if let Some(rest) = message
-                .split_once(" at line ")
-                .map(|(head, _)| head.to_owned())
-            {
+            if let Some(rest) = message.split_once(" at line ").map(|(head, _)| head.to_owned()) {
                 message = rest;
             }
-            Some(ConfigError {
-                origin: source,
-                position,
-                key: None,
-                message,
-            })
+            Some(ConfigError { origin: source, position, key: None, message })
         }
     }
 }
@@ -441,10 +532,6 @@ fn locate(path: &Path, format: FileFormat, text: &str) -> Option<ConfigError> {
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let column = before
-        .rsplit('\n')
-        .next()
-        .map_or(0, |tail| tail.chars().count())
-        + 1;
+    let column = before.rsplit('\n').next().map_or(0, |tail| tail.chars().count()) + 1;
     (line, column)
 }

@@ -7,7 +7,12 @@
 pub mod config;
 pub mod http;
 mod provider;
+mod store;
+mod tokens;
+mod users;
 
 pub use config::{Config, ConfigError, Overrides};
 pub use http::{ServerOptions, routes, serve};
 pub use provider::{Issuer, Provider};
+pub use tokens::Issue;
+pub use users::Identity;

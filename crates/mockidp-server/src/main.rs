@@ -59,18 +59,12 @@ fn main() -> ExitCode {
 }
 
 fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let overrides = Overrides {
-        bind: args.bind,
-        port: args.port,
-    };
+    let overrides = Overrides { bind: args.bind, port: args.port };
     let config = Config::load(args.config.as_deref(), &overrides)?;
     let address = SocketAddr::new(config.bind, config.port);
-    let listener = TcpListener::bind(address).with_context(|| {
-        format!("cannot listen on {address} (is another server using the port? try --port)")
-    })?;
-    let address = listener
-        .local_addr()
-        .context("the listener has no local address")?;
+    let listener = TcpListener::bind(address)
+        .with_context(|| format!("cannot listen on {address} (is another server using the port? try --port)"))?;
+    let address = listener.local_addr().context("the listener has no local address")?;
     let provider = Arc::new(Provider::from_config(&config)?);
     actix_web::rt::System::new().block_on(async move {
         // actix stops at once on SIGINT; handling the signals here makes
@@ -78,10 +72,7 @@ fn run(args: ServeArgs) -> anyhow::Result<()> {
         // handlers are installed before the banner, so whoever waits for the
         // banner can signal right away.
         let shutdown = ShutdownSignals::install()?;
-        let options = ServerOptions {
-            handle_signals: false,
-            ..ServerOptions::default()
-        };
+        let options = ServerOptions { handle_signals: false, ..ServerOptions::default() };
         let server = serve(listener, provider.clone(), &options)?;
         let handle = server.handle();
         actix_web::rt::spawn(async move {
@@ -109,10 +100,7 @@ impl ShutdownSignals {
         #[cfg(unix)]
         {
             use actix_web::rt::signal::unix::{SignalKind, signal};
-            Ok(Self {
-                interrupt: signal(SignalKind::interrupt())?,
-                terminate: signal(SignalKind::terminate())?,
-            })
+            Ok(Self { interrupt: signal(SignalKind::interrupt())?, terminate: signal(SignalKind::terminate())? })
         }
         #[cfg(not(unix))]
         Ok(Self {})
@@ -123,16 +111,8 @@ impl ShutdownSignals {
         #[cfg(unix)]
         {
             use futures_util::future::{Either, select};
-            let Self {
-                mut interrupt,
-                mut terminate,
-            } = self;
-            match select(
-                std::pin::pin!(interrupt.recv()),
-                std::pin::pin!(terminate.recv()),
-            )
-            .await
-            {
+            let Self { mut interrupt, mut terminate } = self;
+            match select(std::pin::pin!(interrupt.recv()), std::pin::pin!(terminate.recv())).await {
                 Either::Left(_) => "SIGINT",
                 Either::Right(_) => "SIGTERM",
             }
@@ -162,45 +142,23 @@ fn print_banner(config: &Config, provider: &Provider, address: SocketAddr) {
             format!("http://{host}:{}", address.port())
         }
     };
-    let _ = writeln!(
-        out,
-        "mockidp {}: a mock OpenID Connect provider for tests",
-        env!("CARGO_PKG_VERSION")
-    );
-    let _ = writeln!(
-        out,
-        "NOT FOR PRODUCTION: it issues tokens to anyone who asks."
-    );
+    let _ = writeln!(out, "mockidp {}: a mock OpenID Connect provider for tests", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(out, "NOT FOR PRODUCTION: it issues tokens to anyone who asks.");
     if !address.ip().is_loopback() {
-        let _ = writeln!(
-            out,
-            "WARNING: listening on {address}, reachable from other machines."
-        );
+        let _ = writeln!(out, "WARNING: listening on {address}, reachable from other machines.");
     }
     let _ = writeln!(out, "listening on http://{address}");
     let mut example = None;
     for (name, issuer) in &config.issuers {
         let _ = writeln!(out);
         let _ = writeln!(out, "issuer `{name}`: {base}/{name}");
-        let _ = writeln!(
-            out,
-            "  discovery: {base}/{name}/.well-known/openid-configuration"
-        );
+        let _ = writeln!(out, "  discovery: {base}/{name}/.well-known/openid-configuration");
         for (client_id, client) in &issuer.clients {
-            let grants: Vec<&str> = client
-                .grant_types
-                .iter()
-                .map(|grant| grant.as_str())
-                .collect();
+            let grants: Vec<&str> = client.grant_types.iter().map(|grant| grant.as_str()).collect();
             match &client.secret {
                 Some(secret) => {
-                    let _ = writeln!(
-                        out,
-                        "  client: {client_id} / {secret} ({})",
-                        grants.join(", ")
-                    );
-                    example
-                        .get_or_insert_with(|| (name.clone(), client_id.clone(), secret.clone()));
+                    let _ = writeln!(out, "  client: {client_id} / {secret} ({})", grants.join(", "));
+                    example.get_or_insert_with(|| (name.clone(), client_id.clone(), secret.clone()));
                 }
                 None => {
                     let _ = writeln!(out, "  client: {client_id}, public ({})", grants.join(", "));
@@ -211,10 +169,8 @@ fn print_banner(config: &Config, provider: &Provider, address: SocketAddr) {
     if let Some((issuer, client_id, secret)) = example {
         let _ = writeln!(out);
         let _ = writeln!(out, "get a token:");
-        let _ = writeln!(
-            out,
-            "  curl -s -u {client_id}:{secret} -d grant_type=client_credentials {base}/{issuer}/token"
-        );
+        let _ =
+            writeln!(out, "  curl -s -u {client_id}:{secret} -d grant_type=client_credentials {base}/{issuer}/token");
     }
     let _ = writeln!(out);
     let mut stdout = std::io::stdout().lock();

@@ -1,37 +1,45 @@
-//! The provider's state at run time: issuers with their keys and clients.
+//! The provider's state at run time: issuers with their keys, clients and
+//! users, and the store of what was issued.
 
 use std::{
     collections::BTreeMap,
-    sync::{Arc, PoisonError, RwLock},
+    sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock},
 };
 
-use mockidp_core::{Audience, Clock, KeyPool, KeySet, SigningKey, SystemClock, TokenBuilder};
-use serde_json::Value;
+use mockidp_core::{Clock, KeyPool, KeySet, SigningKey, SystemClock};
 
-use crate::config::{ClientConfig, Config, ConfigError, IssuerConfig, KeyConfig};
+use crate::{
+    config::{ClientConfig, Config, ConfigError, IssuerConfig, KeyConfig, UserConfig},
+    store::Store,
+    users::Identity,
+};
 
 /// Everything the HTTP layer serves.
 #[derive(Debug)]
 pub struct Provider {
     public_url: Option<String>,
     max_body_bytes: usize,
+    admin_token: Option<String>,
+    fresh_keys: bool,
     issuers: RwLock<BTreeMap<String, Arc<Issuer>>>,
+    store: Mutex<Store>,
     clock: Arc<dyn Clock>,
 }
 
-/// One issuer: its keys, clients and settings.
-#[derive(Debug)]
+/// One issuer: its settings, clients, users and keys. Immutable; a change
+/// replaces the whole issuer, so a request sees one consistent version.
+#[derive(Debug, Clone)]
 pub struct Issuer {
     /// The path segment it lives under.
     pub name: String,
-    /// Its keys; the signer signs every token it issues.
+    /// Its configuration.
+    pub config: IssuerConfig,
+    /// Its keys; the signer signs unless a client asks for another algorithm.
     pub keys: KeySet,
-    /// Its clients, by client id.
-    pub clients: BTreeMap<String, ClientConfig>,
-    /// Lifetime of access tokens, in seconds.
-    pub access_token_lifetime_secs: i64,
-    /// `aud` when the client names none.
-    pub default_audience: String,
+}
+
+fn config_error(key: String, message: impl Into<String>) -> ConfigError {
+    ConfigError { origin: "configuration".into(), position: None, key: Some(key), message: message.into() }
 }
 
 impl Provider {
@@ -39,18 +47,15 @@ impl Provider {
     pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
         let mut issuers = BTreeMap::new();
         for (name, issuer) in &config.issuers {
-            issuers.insert(
-                name.clone(),
-                Arc::new(Issuer::from_config(name, issuer, config.fresh_keys)?),
-            );
+            issuers.insert(name.clone(), Arc::new(Issuer::from_config(name, issuer, config.fresh_keys)?));
         }
         Ok(Self {
-            public_url: config
-                .public_url
-                .as_ref()
-                .map(|url| url.trim_end_matches('/').to_owned()),
+            public_url: config.public_url.as_ref().map(|url| url.trim_end_matches('/').to_owned()),
             max_body_bytes: config.max_body_bytes,
+            admin_token: config.admin_token.clone(),
+            fresh_keys: config.fresh_keys,
             issuers: RwLock::new(issuers),
+            store: Mutex::new(Store::default()),
             clock: Arc::new(SystemClock),
         })
     }
@@ -67,28 +72,67 @@ impl Provider {
         self.clock.clone()
     }
 
+    /// Now, in seconds since the epoch, by the provider's clock.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
     /// The issuer under `name`.
     pub fn issuer(&self, name: &str) -> Option<Arc<Issuer>> {
-        self.issuers
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(name)
-            .cloned()
+        self.issuers.read().unwrap_or_else(PoisonError::into_inner).get(name).cloned()
     }
 
     /// The names of all issuers.
     pub fn issuer_names(&self) -> Vec<String> {
-        self.issuers
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .keys()
-            .cloned()
-            .collect()
+        self.issuers.read().unwrap_or_else(PoisonError::into_inner).keys().cloned().collect()
+    }
+
+    /// Adds or replaces an issuer.
+    pub fn put_issuer(&self, issuer: Issuer) {
+        self.issuers.write().unwrap_or_else(PoisonError::into_inner).insert(issuer.name.clone(), Arc::new(issuer));
+    }
+
+    /// Removes an issuer; returns whether it existed.
+    pub fn remove_issuer(&self, name: &str) -> bool {
+        self.issuers.write().unwrap_or_else(PoisonError::into_inner).remove(name).is_some()
+    }
+
+    /// Applies `change` to a copy of the issuer and puts the copy in its
+    /// place, atomically with respect to other changes.
+    pub fn update_issuer<T>(
+        &self,
+        name: &str,
+        change: impl FnOnce(&mut Issuer) -> Result<T, ConfigError>,
+    ) -> Option<Result<T, ConfigError>> {
+        let mut issuers = self.issuers.write().unwrap_or_else(PoisonError::into_inner);
+        let current = issuers.get(name)?;
+        let mut copy = Issuer::clone(current);
+        let result = change(&mut copy);
+        if result.is_ok() {
+            issuers.insert(name.to_owned(), Arc::new(copy));
+        }
+        Some(result)
+    }
+
+    /// Whether new keys are generated rather than taken from the process pool.
+    pub fn fresh_keys(&self) -> bool {
+        self.fresh_keys
+    }
+
+    /// The store of codes, refresh tokens, revocations.
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        // Every store operation leaves it consistent before it can panic.
+        self.store.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The configured public base URL, if any.
     pub fn public_url(&self) -> Option<&str> {
         self.public_url.as_deref()
+    }
+
+    /// The bearer token the admin API requires, if any.
+    pub fn admin_token(&self) -> Option<&str> {
+        self.admin_token.as_deref()
     }
 
     /// The base URL for a request that arrived with `scheme` and `host`: the
@@ -104,14 +148,25 @@ impl Provider {
     pub fn max_body_bytes(&self) -> usize {
         self.max_body_bytes
     }
+
+    /// The configuration that reproduces the current state: issuers, users,
+    /// clients and settings as changed at run time.
+    pub fn to_config(&self) -> Config {
+        let issuers = self.issuers.read().unwrap_or_else(PoisonError::into_inner);
+        Config {
+            public_url: self.public_url.clone(),
+            max_body_bytes: self.max_body_bytes,
+            fresh_keys: self.fresh_keys,
+            admin_token: self.admin_token.clone(),
+            issuers: issuers.iter().map(|(name, issuer)| (name.clone(), issuer.config.clone())).collect(),
+            ..Config::default()
+        }
+    }
 }
 
 impl Issuer {
-    fn from_config(
-        name: &str,
-        config: &IssuerConfig,
-        fresh_keys: bool,
-    ) -> Result<Self, ConfigError> {
+    /// Builds an issuer, generating or reusing its keys.
+    pub fn from_config(name: &str, config: &IssuerConfig, fresh_keys: bool) -> Result<Self, ConfigError> {
         let mut keys: Option<KeySet> = None;
         for (index, key_config) in config.keys.iter().enumerate() {
             let key = build_key(name, index, key_config, fresh_keys)?;
@@ -120,93 +175,82 @@ impl Issuer {
                 None => keys = Some(KeySet::new(key)),
             }
         }
-        let keys = keys.ok_or_else(|| ConfigError {
-            origin: "configuration".into(),
-            position: None,
-            key: Some(format!("issuers.{name}.keys")),
-            message: "expected at least one signing key".into(),
-        })?;
-        Ok(Self {
-            name: name.to_owned(),
-            keys,
-            clients: config.clients.clone(),
-            access_token_lifetime_secs: i64::try_from(config.access_token_lifetime_secs)
-                .unwrap_or(i64::MAX),
-            default_audience: config.default_audience.clone(),
-        })
+        let keys =
+            keys.ok_or_else(|| config_error(format!("issuers.{name}.keys"), "expected at least one signing key"))?;
+        for (client_id, client) in &config.clients {
+            if let Some(alg) = client.signing_alg
+                && keys.for_alg(alg).is_none()
+            {
+                return Err(config_error(
+                    format!("issuers.{name}.clients.{client_id}.signing_alg"),
+                    format!("the issuer has no `{alg}` key; add one to `keys`"),
+                ));
+            }
+        }
+        Ok(Self { name: name.to_owned(), config: config.clone(), keys })
+    }
+
+    /// The client with this id.
+    pub fn client(&self, client_id: &str) -> Option<&ClientConfig> {
+        self.config.clients.get(client_id)
     }
 
     /// The signing key.
     pub fn signer(&self) -> &SigningKey {
-        self.keys
-            .signer()
-            .expect("an issuer is never built without keys")
+        self.keys.signer().expect("an issuer is never built without keys")
     }
 
-    /// An RFC 9068 access token for `client_id`, before signing: `typ: at+jwt`,
-    /// iss, sub, aud, exp, iat, jti, client_id, scope, plus the client's extra claims.
-    pub fn access_token(
-        &self,
-        issuer_url: &str,
-        client_id: &str,
-        client: &ClientConfig,
-        scope: Option<&str>,
-        audience: Option<Vec<String>>,
-        clock: Arc<dyn Clock>,
-    ) -> TokenBuilder {
-        let audience = audience.unwrap_or_else(|| {
-            if client.audience.is_empty() {
-                vec![self.default_audience.clone()]
-            } else {
-                client.audience.clone()
-            }
-        });
-        let mut builder = TokenBuilder::new(self.signer())
-            .with_typ("at+jwt")
-            .with_clock(clock)
-            .with_lifetime_secs(self.access_token_lifetime_secs)
-            .with_issuer(issuer_url)
-            .with_subject(client_id)
-            .with_audience(Audience::from_list(audience));
-        for (name, value) in &client.claims {
-            // `set` routes registered names (`sub`, `aud`, …) to their typed
-            // field, so a client claim replaces rather than duplicates them.
-            // Config validation has already refused values of the wrong type.
-            if let Err(err) = builder.claims_mut().set(name, value.clone()) {
-                log::warn!("client `{client_id}`: claim `{name}` skipped: {err}");
-            }
+    /// The key that signs tokens for `client`: its `signing_alg` key, else the signer.
+    pub fn signer_for(&self, client: &ClientConfig) -> &SigningKey {
+        client.signing_alg.and_then(|alg| self.keys.for_alg(alg)).unwrap_or_else(|| self.signer())
+    }
+
+    /// The issuer identifier for a request whose base URL is `base`.
+    pub fn issuer_url(&self, base: &str) -> String {
+        match &self.config.issuer_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("{base}/{}", self.name),
         }
-        builder
-            .claims_mut()
-            .extra
-            .insert("client_id".into(), Value::String(client_id.to_owned()));
-        if let Some(scope) = scope {
-            builder = builder.with_scope(scope);
+    }
+
+    /// The configured user `name`.
+    pub fn user(&self, name: &str) -> Option<&UserConfig> {
+        self.config.users.get(name)
+    }
+
+    /// The user `name` as signed in.
+    pub fn identity(&self, name: &str) -> Option<Identity> {
+        self.user(name).map(|user| Identity::from_user(name, user))
+    }
+
+    /// The user headless login signs in without a hint: `default_user`, else
+    /// the first user by name.
+    pub fn default_identity(&self) -> Option<Identity> {
+        match &self.config.default_user {
+            Some(name) => self.identity(name),
+            None => self.config.users.iter().next().map(|(name, user)| Identity::from_user(name, user)),
         }
-        builder
+    }
+
+    /// The user whose `sub` (or name) is `sub`.
+    pub fn identity_by_sub(&self, sub: &str) -> Option<Identity> {
+        self.config
+            .users
+            .iter()
+            .map(|(name, user)| Identity::from_user(name, user))
+            .find(|identity| identity.sub == sub)
     }
 }
 
-fn build_key(
-    issuer: &str,
-    index: usize,
-    config: &KeyConfig,
-    fresh: bool,
-) -> Result<SigningKey, ConfigError> {
-    let failed = |err: mockidp_core::Error| ConfigError {
-        origin: "configuration".into(),
-        position: None,
-        key: Some(format!("issuers.{issuer}.keys.{index}")),
-        message: err.to_string(),
-    };
+/// Builds the key at `index` of an issuer's `keys`.
+pub fn build_key(issuer: &str, index: usize, config: &KeyConfig, fresh: bool) -> Result<SigningKey, ConfigError> {
+    let failed = |err: mockidp_core::Error| config_error(format!("issuers.{issuer}.keys.{index}"), err.to_string());
     let key = match &config.secret {
         Some(secret) => SigningKey::hmac(config.alg, secret.as_bytes().to_vec()).map_err(failed)?,
         None if fresh => SigningKey::generate(config.alg).map_err(failed)?,
         // Slot per issuer and position: two issuers never share a key; two
         // providers in one process reuse theirs (see ARCHITECTURE.md).
-        None => KeyPool::process()
-            .get(&format!("{issuer}/{index}"), config.alg)
-            .map_err(failed)?,
+        None => KeyPool::process().get(&format!("{issuer}/{index}"), config.alg).map_err(failed)?,
     };
     Ok(match &config.kid {
         Some(kid) => key.with_kid(kid.as_str()),

@@ -11,10 +11,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use mockidp::{Algorithm, MockIdp, SigningKey, TokenBuilder};
 
 fn start(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     // Warm the process key pool: the first start generates the RSA key.
     drop(runtime.block_on(MockIdp::start()));
 
@@ -34,10 +31,7 @@ fn start(c: &mut Criterion) {
 }
 
 fn mint(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let idp = runtime.block_on(MockIdp::start());
     c.bench_function("mint RS256 access token", |b| {
         b.iter(|| idp.token().with_scope("orders:read").sign().unwrap());

@@ -38,10 +38,12 @@ use std::{
 
 use actix_web::dev::ServerHandle;
 pub use mockidp_core::{
-    Algorithm, Audience, Claims, Clock, FixedClock, Header, Jwk, JwkSet, SigningKey, SystemClock,
+    Algorithm, Audience, Claims, Clock, FixedClock, Header, Jwk, JwkSet, ManualClock, SigningKey, SystemClock,
     TokenBuilder,
 };
-pub use mockidp_server::config::{ClientConfig, Config, GrantType, IssuerConfig, KeyConfig};
+pub use mockidp_server::config::{
+    AccessTokenFormat, ClaimMapping, ClientConfig, Config, GrantType, IssuerConfig, KeyConfig, LoginMode, UserConfig,
+};
 use mockidp_server::{Provider, ServerOptions};
 
 /// The subject of tokens from [`MockIdp::token`] unless set otherwise.
@@ -63,6 +65,7 @@ pub struct MockIdp {
 #[must_use = "a MockIdpBuilder does nothing until `.start().await`"]
 pub struct MockIdpBuilder {
     config: Config,
+    clock: Option<Arc<dyn Clock>>,
 }
 
 /// Why a provider could not start.
@@ -88,11 +91,15 @@ impl MockIdp {
         Self::builder().start().await
     }
 
-    /// A builder, starting from the embedded default configuration.
+    /// A builder, starting from the embedded default configuration with
+    /// one change: the `default` issuer logs in headlessly (`login = "auto"`),
+    /// since a test has nobody to click the login page.
     pub fn builder() -> MockIdpBuilder {
-        MockIdpBuilder {
-            config: Config::embedded_default(),
+        let mut config = Config::embedded_default();
+        if let Some(issuer) = config.issuers.get_mut("default") {
+            issuer.login = LoginMode::Auto;
         }
+        MockIdpBuilder { config, clock: None }
     }
 
     /// The base URL, `http://127.0.0.1:PORT`.
@@ -153,30 +160,35 @@ impl MockIdp {
         let issuer = self.issuer_state(name);
         let default_client = ClientConfig::default();
         let (client_id, client) = issuer
+            .config
             .clients
             .iter()
             .next()
-            .map_or(("mockidp", &default_client), |(id, client)| {
-                (id.as_str(), client)
-            });
-        issuer
-            .access_token(
-                &self.issuer_url(name),
-                client_id,
-                client,
-                None,
-                None,
-                self.provider.clock(),
-            )
+            .map_or(("mockidp", &default_client), |(id, client)| (id.as_str(), client));
+        let audience = if client.audience.is_empty() {
+            vec![issuer.config.default_audience.clone()]
+        } else {
+            client.audience.clone()
+        };
+        let mut builder = TokenBuilder::new(issuer.signer_for(client))
+            .with_typ("at+jwt")
+            .with_clock(self.provider.clock())
+            .with_lifetime_secs(i64::try_from(issuer.config.access_token_lifetime_secs).unwrap_or(i64::MAX))
+            .with_issuer(self.issuer_url(name))
             .with_subject(DEFAULT_SUBJECT)
+            .with_audience(Audience::from_list(audience));
+        let claims = builder.claims_mut();
+        for (claim, value) in &client.claims {
+            // Config validation refused claims of the wrong type already.
+            let _ = claims.set(claim, value.clone());
+        }
+        claims.extra.insert("client_id".into(), serde_json::Value::String(client_id.to_owned()));
+        builder
     }
 
     fn issuer_state(&self, name: &str) -> Arc<mockidp_server::Issuer> {
         self.provider.issuer(name).unwrap_or_else(|| {
-            panic!(
-                "mockidp has no issuer `{name}` (it has: {})",
-                self.provider.issuer_names().join(", ")
-            )
+            panic!("mockidp has no issuer `{name}` (it has: {})", self.provider.issuer_names().join(", "))
         })
     }
 }
@@ -203,6 +215,13 @@ impl MockIdpBuilder {
     /// Adds or replaces an issuer.
     pub fn with_issuer(mut self, name: impl Into<String>, issuer: IssuerConfig) -> Self {
         self.config.issuers.insert(name.into(), issuer);
+        self
+    }
+
+    /// Reads time from `clock`: share a [`ManualClock`] with the test to
+    /// expire codes and tokens without sleeping.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
         self
     }
 
@@ -235,47 +254,33 @@ impl MockIdpBuilder {
         let default_issuer = if config.issuers.contains_key("default") {
             "default".to_owned()
         } else {
-            config
-                .issuers
-                .keys()
-                .next()
-                .cloned()
-                .unwrap_or_else(|| "default".to_owned())
+            config.issuers.keys().next().cloned().unwrap_or_else(|| "default".to_owned())
         };
-        let provider = Arc::new(Provider::from_config(&config)?);
+        let mut provider = Provider::from_config(&config)?;
+        if let Some(clock) = self.clock {
+            provider = provider.with_clock(clock);
+        }
+        let provider = Arc::new(provider);
 
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
         let server_provider = provider.clone();
-        let thread = std::thread::Builder::new()
-            .name(format!("mockidp-{}", address.port()))
-            .spawn(move || {
-                let options = ServerOptions {
-                    workers: 1,
-                    handle_signals: false,
-                    shutdown_timeout_secs: 1,
-                };
-                actix_web::rt::System::new().block_on(async move {
-                    match mockidp_server::serve(listener, server_provider, &options) {
-                        Ok(server) => {
-                            let _ = ready_tx.send(Ok(server.handle()));
-                            let _ = server.await;
-                        }
-                        Err(err) => {
-                            let _ = ready_tx.send(Err(err));
-                        }
+        let thread = std::thread::Builder::new().name(format!("mockidp-{}", address.port())).spawn(move || {
+            let options = ServerOptions { workers: 1, handle_signals: false, shutdown_timeout_secs: 1 };
+            actix_web::rt::System::new().block_on(async move {
+                match mockidp_server::serve(listener, server_provider, &options) {
+                    Ok(server) => {
+                        let _ = ready_tx.send(Ok(server.handle()));
+                        let _ = server.await;
                     }
-                });
-            })?;
-        let handle = ready_rx.await.map_err(|_| {
-            std::io::Error::other("the mockidp server thread ended before it started")
-        })??;
-        Ok(MockIdp {
-            address,
-            uri,
-            default_issuer,
-            provider,
-            handle,
-            thread: Some(thread),
-        })
+                    Err(err) => {
+                        let _ = ready_tx.send(Err(err));
+                    }
+                }
+            });
+        })?;
+        let handle = ready_rx
+            .await
+            .map_err(|_| std::io::Error::other("the mockidp server thread ended before it started"))??;
+        Ok(MockIdp { address, uri, default_issuer, provider, handle, thread: Some(thread) })
     }
 }

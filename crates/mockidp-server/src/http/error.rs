@@ -29,6 +29,22 @@ pub enum ErrorCode {
     InvalidTarget,
     /// The response type is not served at the authorization endpoint.
     UnsupportedResponseType,
+    /// The authorization grant is pending (RFC 8628 §3.5).
+    AuthorizationPending,
+    /// The client polls too fast (RFC 8628 §3.5).
+    SlowDown,
+    /// The device code expired (RFC 8628 §3.5).
+    ExpiredToken,
+    /// The user denied the request.
+    AccessDenied,
+    /// The user must log in (`prompt=none` with the login page).
+    LoginRequired,
+    /// The provider failed; never for a client mistake.
+    ServerError,
+    /// A bearer token is missing a scope (RFC 6750 §3.1).
+    InsufficientScope,
+    /// A bearer token is invalid (RFC 6750 §3.1).
+    InvalidToken,
     /// No such issuer or endpoint; not an RFC 6749 code, but the same shape.
     NotFound,
     /// The method is not allowed on this endpoint.
@@ -57,14 +73,12 @@ impl OAuthError {
             ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+            ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
             _ => StatusCode::BAD_REQUEST,
         };
-        Self {
-            code,
-            description: description.into(),
-            status,
-            www_authenticate: None,
-        }
+        Self { code, description: description.into(), status, www_authenticate: None }
     }
 
     /// `invalid_request`.
@@ -81,19 +95,39 @@ impl OAuthError {
 
     /// A body over the limit: 413 with an `invalid_request` body.
     pub fn payload_too_large(limit: usize) -> Self {
-        let mut err = Self::invalid_request(format!(
-            "the request body exceeds the limit of {limit} bytes"
-        ));
+        let mut err = Self::invalid_request(format!("the request body exceeds the limit of {limit} bytes"));
         err.status = StatusCode::PAYLOAD_TOO_LARGE;
         err
     }
 
     /// An unknown issuer.
     pub fn unknown_issuer(name: &str) -> Self {
-        Self::new(
-            ErrorCode::NotFound,
-            format!("no issuer `{name}` on this server"),
-        )
+        Self::new(ErrorCode::NotFound, format!("no issuer `{name}` on this server"))
+    }
+
+    /// A bearer-token failure (RFC 6750 §3): the status of its code and a
+    /// `WWW-Authenticate: Bearer` challenge naming the error.
+    pub fn bearer(realm: &str, code: ErrorCode, description: impl Into<String>) -> Self {
+        let mut err = Self::new(code, description);
+        let code_name = serde_json::to_value(code).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        err.www_authenticate = Some(format!(
+            "Bearer realm=\"{realm}\", error=\"{code_name}\", error_description=\"{}\"",
+            err.description.replace(['"', '\\'], "'")
+        ));
+        err
+    }
+
+    /// A request without any bearer token: 401 with a bare challenge (RFC 6750 §3.1).
+    pub fn bearer_missing(realm: &str) -> Self {
+        let mut err = Self::new(ErrorCode::InvalidRequest, "no bearer token: send `Authorization: Bearer <token>`");
+        err.status = StatusCode::UNAUTHORIZED;
+        err.www_authenticate = Some(format!("Bearer realm=\"{realm}\""));
+        err
+    }
+
+    /// The description.
+    pub fn description(&self) -> &str {
+        &self.description
     }
 
     /// The code.
@@ -115,15 +149,10 @@ impl ResponseError for OAuthError {
 
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status);
-        response
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .insert_header((header::PRAGMA, "no-cache"));
+        response.insert_header((header::CACHE_CONTROL, "no-store")).insert_header((header::PRAGMA, "no-cache"));
         if let Some(challenge) = &self.www_authenticate {
             response.insert_header((header::WWW_AUTHENTICATE, challenge.as_str()));
         }
-        response.json(Body {
-            error: self.code,
-            error_description: &self.description,
-        })
+        response.json(Body { error: self.code, error_description: &self.description })
     }
 }

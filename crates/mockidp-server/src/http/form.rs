@@ -20,54 +20,40 @@ pub struct Form {
 impl Form {
     /// The value of a parameter that appears at most once.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
+        self.params.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
+    }
+
+    /// Every parameter, in order.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.params
     }
 
     /// Every value of a repeatable parameter.
     pub fn all(&self, name: &str) -> Vec<&str> {
-        self.params
-            .iter()
-            .filter(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-            .collect()
+        self.params.iter().filter(|(key, _)| key == name).map(|(_, value)| value.as_str()).collect()
     }
 }
 
 /// Reads the body up to `limit` bytes and parses it as
 /// `application/x-www-form-urlencoded`.
-pub async fn read_form(
-    req: &HttpRequest,
-    mut payload: web::Payload,
-    limit: usize,
-) -> Result<Form, OAuthError> {
+pub async fn read_form(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<Form, OAuthError> {
     let essence = req.content_type();
     if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-        let found = if essence.is_empty() {
-            "no content type".to_owned()
-        } else {
-            format!("`{essence}`")
-        };
+        let found = if essence.is_empty() { "no content type".to_owned() } else { format!("`{essence}`") };
         return Err(OAuthError::invalid_request(format!(
             "expected a body of type `application/x-www-form-urlencoded`, found {found}"
         )));
     }
     // Refuse a declared oversize at once, before reading any of it.
-    if let Some(length) = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+    if let Some(length) = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
         && length > limit
     {
         return Err(OAuthError::payload_too_large(limit));
     }
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|err| {
-            OAuthError::invalid_request(format!("the request body could not be read: {err}"))
-        })?;
+        let chunk =
+            chunk.map_err(|err| OAuthError::invalid_request(format!("the request body could not be read: {err}")))?;
         if body.len() + chunk.len() > limit {
             return Err(OAuthError::payload_too_large(limit));
         }
@@ -80,9 +66,7 @@ pub async fn read_form(
 /// treated as absent (RFC 6749 §3.1).
 pub fn parse_form(body: &[u8]) -> Result<Form, OAuthError> {
     if std::str::from_utf8(body).is_err() {
-        return Err(OAuthError::invalid_request(
-            "the request body is not UTF-8 text",
-        ));
+        return Err(OAuthError::invalid_request("the request body is not UTF-8 text"));
     }
     let mut params: Vec<(String, String)> = Vec::new();
     for (key, value) in form_urlencoded::parse(body) {
@@ -90,14 +74,10 @@ pub fn parse_form(body: &[u8]) -> Result<Form, OAuthError> {
             continue;
         }
         if value.contains('\u{FFFD}') || key.contains('\u{FFFD}') {
-            return Err(OAuthError::invalid_request(format!(
-                "parameter `{key}` is not valid percent-encoded UTF-8"
-            )));
+            return Err(OAuthError::invalid_request(format!("parameter `{key}` is not valid percent-encoded UTF-8")));
         }
         if !REPEATABLE.contains(&key.as_ref()) && params.iter().any(|(seen, _)| *seen == key) {
-            return Err(OAuthError::invalid_request(format!(
-                "parameter `{key}` appears more than once"
-            )));
+            return Err(OAuthError::invalid_request(format!("parameter `{key}` appears more than once")));
         }
         params.push((key.into_owned(), value.into_owned()));
     }
@@ -133,16 +113,9 @@ pub fn client_auth(req: &HttpRequest, form: &Form, realm: &str) -> Result<Client
     let body_secret = form.get("client_secret");
     let Some(authorization) = req.headers().get(header::AUTHORIZATION) else {
         return match (body_id, body_secret) {
-            (Some(id), Some(secret)) => Ok(ClientAuth::Post {
-                client_id: id.to_owned(),
-                secret: secret.to_owned(),
-            }),
-            (Some(id), None) => Ok(ClientAuth::None {
-                client_id: id.to_owned(),
-            }),
-            (None, Some(_)) => Err(OAuthError::invalid_request(
-                "`client_secret` sent without `client_id`",
-            )),
+            (Some(id), Some(secret)) => Ok(ClientAuth::Post { client_id: id.to_owned(), secret: secret.to_owned() }),
+            (Some(id), None) => Ok(ClientAuth::None { client_id: id.to_owned() }),
+            (None, Some(_)) => Err(OAuthError::invalid_request("`client_secret` sent without `client_id`")),
             (None, None) => Err(OAuthError::invalid_client(
                 realm,
                 "no client authentication: send HTTP Basic credentials or `client_id` and `client_secret` in the body",
@@ -151,16 +124,11 @@ pub fn client_auth(req: &HttpRequest, form: &Form, realm: &str) -> Result<Client
     };
     let malformed = || OAuthError::invalid_client(realm, "malformed HTTP Basic credentials");
     let authorization = authorization.to_str().map_err(|_| malformed())?;
-    let Some(encoded) = authorization
-        .strip_prefix("Basic ")
-        .or_else(|| authorization.strip_prefix("basic "))
-    else {
+    let Some(encoded) = authorization.strip_prefix("Basic ").or_else(|| authorization.strip_prefix("basic ")) else {
         let scheme = authorization.split(' ').next().unwrap_or_default();
         return Err(OAuthError::invalid_client(
             realm,
-            format!(
-                "unsupported authorization scheme `{scheme}` at the token endpoint, expected `Basic`"
-            ),
+            format!("unsupported authorization scheme `{scheme}` at the token endpoint, expected `Basic`"),
         ));
     };
     if body_secret.is_some() {
@@ -177,18 +145,47 @@ pub fn client_auth(req: &HttpRequest, form: &Form, realm: &str) -> Result<Client
     if let Some(body_id) = body_id
         && body_id != client_id
     {
-        return Err(OAuthError::invalid_request(
-            "`client_id` in the body differs from the HTTP Basic user",
-        ));
+        return Err(OAuthError::invalid_request("`client_id` in the body differs from the HTTP Basic user"));
     }
     Ok(ClientAuth::Basic { client_id, secret })
 }
 
+/// Authenticates the client of a request to `issuer`: its credentials, if
+/// it is confidential, must match; a public client names itself with
+/// `client_id` alone.
+pub fn authenticate_client<'a>(
+    req: &HttpRequest,
+    form: &Form,
+    issuer: &'a crate::Issuer,
+) -> Result<(ClientAuth, String, &'a crate::config::ClientConfig), OAuthError> {
+    let realm = &issuer.name;
+    let auth = client_auth(req, form, realm)?;
+    let client_id = auth.client_id().to_owned();
+    let Some(client) = issuer.client(&client_id) else {
+        return Err(OAuthError::invalid_client(realm, format!("unknown client `{client_id}`")));
+    };
+    match (&auth, &client.secret) {
+        (ClientAuth::Basic { secret, .. } | ClientAuth::Post { secret, .. }, Some(expected)) => {
+            if !mockidp_core::ClientSecret::new(expected.clone()).matches(secret) {
+                return Err(OAuthError::invalid_client(realm, format!("wrong secret for client `{client_id}`")));
+            }
+        }
+        (ClientAuth::Basic { .. } | ClientAuth::Post { .. }, None) => {
+            return Err(OAuthError::invalid_client(realm, format!("client `{client_id}` is public and has no secret")));
+        }
+        (ClientAuth::None { .. }, Some(_)) => {
+            return Err(OAuthError::invalid_client(
+                realm,
+                format!("client `{client_id}` is confidential: send its secret"),
+            ));
+        }
+        (ClientAuth::None { .. }, None) => {}
+    }
+    Ok((auth, client_id, client))
+}
+
 fn form_decode(text: &str) -> String {
-    form_urlencoded::parse(format!("x={text}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
+    form_urlencoded::parse(format!("x={text}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use serde::Serialize;
 
-use super::{OAuthError, issuer_of, issuer_url};
-use crate::Provider;
+use super::{OAuthError, issuer_of, request_base};
+use crate::{Provider, config::GrantType};
 
 /// The discovery document (OpenID Connect Discovery 1.0 §3, RFC 8414 §2).
 #[derive(Debug, Clone, Serialize)]
@@ -17,8 +17,20 @@ pub struct ProviderMetadata {
     pub token_endpoint: String,
     /// JWKS URL.
     pub jwks_uri: String,
+    /// UserInfo endpoint.
+    pub userinfo_endpoint: String,
+    /// RFC 7662 introspection endpoint.
+    pub introspection_endpoint: String,
+    /// RFC 7009 revocation endpoint.
+    pub revocation_endpoint: String,
+    /// RP-initiated logout endpoint.
+    pub end_session_endpoint: String,
+    /// RFC 8628 device authorization endpoint.
+    pub device_authorization_endpoint: String,
     /// `response_type` values.
     pub response_types_supported: Vec<&'static str>,
+    /// `response_mode` values.
+    pub response_modes_supported: Vec<&'static str>,
     /// Subject identifier types.
     pub subject_types_supported: Vec<&'static str>,
     /// Algorithms ID tokens may be signed with.
@@ -27,42 +39,56 @@ pub struct ProviderMetadata {
     pub grant_types_supported: Vec<&'static str>,
     /// Client authentication methods at the token endpoint.
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
-    /// Scopes clients are configured with.
+    /// Client authentication methods at the introspection endpoint.
+    pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// Client authentication methods at the revocation endpoint.
+    pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// PKCE methods (RFC 7636).
+    pub code_challenge_methods_supported: Vec<&'static str>,
+    /// Scopes.
     pub scopes_supported: Vec<String>,
     /// Claims tokens may carry.
     pub claims_supported: Vec<&'static str>,
+    /// RFC 9207: the `iss` parameter in authorization responses.
+    pub authorization_response_iss_parameter_supported: bool,
 }
 
-fn document(
-    req: &HttpRequest,
-    provider: &Provider,
-    name: &str,
-) -> Result<ProviderMetadata, OAuthError> {
+fn document(req: &HttpRequest, provider: &Provider, name: &str) -> Result<ProviderMetadata, OAuthError> {
     let issuer = issuer_of(provider, name)?;
-    let base = issuer_url(req, provider, name);
-    let mut algs: Vec<String> = issuer
-        .keys
-        .keys()
-        .iter()
-        .map(|key| key.alg().to_string())
-        .collect();
+    // Endpoints follow the host the client used; the issuer identifier is
+    // fixed when `issuer_url` is configured (docker-compose: the browser and
+    // the API reach us by different names, but both must see one `iss`).
+    let base = format!("{}/{name}", request_base(req, provider));
+    let mut algs: Vec<String> = issuer.keys.keys().iter().map(|key| key.alg().to_string()).collect();
+    algs.sort();
     algs.dedup();
-    let mut scopes: Vec<String> = vec!["openid".to_owned()];
-    for client in issuer.clients.values() {
+    let mut scopes: Vec<String> =
+        ["openid", "profile", "email", "address", "phone", "offline_access"].map(str::to_owned).to_vec();
+    for client in issuer.config.clients.values() {
         scopes.extend(client.scopes.iter().cloned());
     }
     scopes.sort();
     scopes.dedup();
+    let auth_methods = vec!["client_secret_basic", "client_secret_post", "none"];
     Ok(ProviderMetadata {
+        issuer: issuer.issuer_url(&request_base(req, provider)),
         authorization_endpoint: format!("{base}/authorize"),
         token_endpoint: format!("{base}/token"),
         jwks_uri: format!("{base}/jwks"),
-        issuer: base,
+        userinfo_endpoint: format!("{base}/userinfo"),
+        introspection_endpoint: format!("{base}/introspect"),
+        revocation_endpoint: format!("{base}/revoke"),
+        end_session_endpoint: format!("{base}/end_session"),
+        device_authorization_endpoint: format!("{base}/device_authorization"),
         response_types_supported: vec!["code"],
+        response_modes_supported: vec!["query", "form_post"],
         subject_types_supported: vec!["public"],
         id_token_signing_alg_values_supported: algs,
-        grant_types_supported: vec!["client_credentials"],
-        token_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post"],
+        grant_types_supported: GrantType::ALL.iter().map(|grant| grant.as_str()).collect(),
+        token_endpoint_auth_methods_supported: auth_methods.clone(),
+        introspection_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post"],
+        revocation_endpoint_auth_methods_supported: auth_methods,
+        code_challenge_methods_supported: vec!["S256", "plain"],
         scopes_supported: scopes,
         claims_supported: vec![
             "iss",
@@ -70,10 +96,25 @@ fn document(
             "aud",
             "exp",
             "iat",
-            "jti",
-            "client_id",
-            "scope",
+            "auth_time",
+            "nonce",
+            "acr",
+            "amr",
+            "azp",
+            "at_hash",
+            "name",
+            "given_name",
+            "family_name",
+            "preferred_username",
+            "email",
+            "email_verified",
+            "phone_number",
+            "address",
+            "locale",
+            "zoneinfo",
+            "updated_at",
         ],
+        authorization_response_iss_parameter_supported: true,
     })
 }
 
@@ -91,10 +132,7 @@ pub async fn discovery(
 }
 
 /// The issuer's JWKS: public keys only (RFC 7517 §5).
-pub async fn jwks(
-    name: web::Path<String>,
-    provider: web::Data<Provider>,
-) -> Result<HttpResponse, OAuthError> {
+pub async fn jwks(name: web::Path<String>, provider: web::Data<Provider>) -> Result<HttpResponse, OAuthError> {
     let issuer = issuer_of(&provider, &name)?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "application/jwk-set+json"))

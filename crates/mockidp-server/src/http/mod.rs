@@ -1,9 +1,15 @@
 //! The HTTP surface: routes, handlers and the server itself.
 
+mod authorize;
+mod device;
 mod error;
 mod form;
+mod html;
+mod introspection;
+mod logout;
 mod metadata;
 mod token;
+mod userinfo;
 
 use std::{net::TcpListener, sync::Arc};
 
@@ -36,31 +42,19 @@ pub struct ServerOptions {
 
 impl Default for ServerOptions {
     fn default() -> Self {
-        Self {
-            workers: 2,
-            handle_signals: true,
-            shutdown_timeout_secs: 5,
-        }
+        Self { workers: 2, handle_signals: true, shutdown_timeout_secs: 5 }
     }
 }
 
 /// Starts serving `provider` on an already bound `listener`. The returned
 /// [`Server`] must be polled (awaited or spawned) to run.
-pub fn serve(
-    listener: TcpListener,
-    provider: Arc<Provider>,
-    options: &ServerOptions,
-) -> std::io::Result<Server> {
+pub fn serve(listener: TcpListener, provider: Arc<Provider>, options: &ServerOptions) -> std::io::Result<Server> {
     let data = web::Data::from(provider);
-    let mut server = HttpServer::new(move || {
-        App::new()
-            .app_data(data.clone())
-            .wrap(Logger::new("%r %s %Dms"))
-            .configure(routes)
-    })
-    .workers(options.workers)
-    .shutdown_timeout(options.shutdown_timeout_secs)
-    .listen(listener)?;
+    let mut server =
+        HttpServer::new(move || App::new().app_data(data.clone()).wrap(Logger::new("%r %s %Dms")).configure(routes))
+            .workers(options.workers)
+            .shutdown_timeout(options.shutdown_timeout_secs)
+            .listen(listener)?;
     if !options.handle_signals {
         server = server.disable_signals();
     }
@@ -72,39 +66,59 @@ pub fn routes(config: &mut ServiceConfig) {
     config
         .route("/", web::get().to(index))
         .route("/_mockidp/health", web::get().to(health))
-        .route(
-            "/.well-known/oauth-authorization-server/{issuer}",
-            web::get().to(metadata::discovery),
-        )
-        .route(
-            "/.well-known/openid-configuration/{issuer}",
-            web::get().to(metadata::discovery),
-        )
-        .route(
-            "/{issuer}/.well-known/openid-configuration",
-            web::get().to(metadata::discovery),
-        )
-        .route(
-            "/{issuer}/.well-known/oauth-authorization-server",
-            web::get().to(metadata::discovery),
-        )
+        .route("/.well-known/oauth-authorization-server/{issuer}", web::get().to(metadata::discovery))
+        .route("/.well-known/openid-configuration/{issuer}", web::get().to(metadata::discovery))
+        .route("/{issuer}/.well-known/openid-configuration", web::get().to(metadata::discovery))
+        .route("/{issuer}/.well-known/oauth-authorization-server", web::get().to(metadata::discovery))
         .route("/{issuer}/jwks", web::get().to(metadata::jwks))
         .service(
-            web::resource("/{issuer}/token")
-                .route(web::post().to(token::token))
-                .default_service(web::to(|| async { method_not_allowed("POST") })),
+            web::resource("/{issuer}/authorize")
+                .route(web::get().to(authorize::get))
+                .route(web::post().to(authorize::post))
+                .default_service(web::to(|| async { method_not_allowed("GET, POST") })),
         )
-        .route("/{issuer}/authorize", web::to(authorize_not_served))
+        .service(post_only("/{issuer}/token", token::token))
+        .service(post_only("/{issuer}/introspect", introspection::introspect))
+        .service(post_only("/{issuer}/revoke", introspection::revoke))
+        .service(post_only("/{issuer}/device_authorization", device::authorize))
+        .service(
+            web::resource("/{issuer}/device")
+                .route(web::get().to(device::page))
+                .route(web::post().to(device::answer))
+                .default_service(web::to(|| async { method_not_allowed("GET, POST") })),
+        )
+        .service(
+            web::resource("/{issuer}/userinfo")
+                .route(web::get().to(userinfo::userinfo))
+                .route(web::post().to(userinfo::userinfo))
+                .default_service(web::to(|| async { method_not_allowed("GET, POST") })),
+        )
+        .service(
+            web::resource("/{issuer}/end_session")
+                .route(web::get().to(logout::get))
+                .route(web::post().to(logout::post))
+                .default_service(web::to(|| async { method_not_allowed("GET, POST") })),
+        )
         .default_service(web::to(not_found));
 }
 
+/// A resource that answers POST with `handler` and anything else with 405.
+fn post_only<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    web::resource(path).route(web::post().to(handler)).default_service(web::to(|| async { method_not_allowed("POST") }))
+}
+
 async fn index(req: HttpRequest, provider: web::Data<Provider>) -> HttpResponse {
-    let info = req.connection_info();
-    let base = provider.base_url(info.scheme(), info.host());
+    let base = request_base(&req, &provider);
     let issuers: Vec<String> = provider
         .issuer_names()
         .iter()
-        .map(|name| format!("{base}/{name}"))
+        .filter_map(|name| provider.issuer(name))
+        .map(|issuer| issuer.issuer_url(&base))
         .collect();
     HttpResponse::Ok().json(json!({
         "service": "mockidp",
@@ -117,41 +131,29 @@ async fn health() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-async fn authorize_not_served() -> Result<HttpResponse, OAuthError> {
-    Err(OAuthError::new(
-        ErrorCode::UnsupportedResponseType,
-        "this version of mockidp does not serve the authorization endpoint yet; use the client_credentials grant",
-    ))
-}
-
 fn method_not_allowed(allowed: &'static str) -> HttpResponse {
     let mut response = actix_web::ResponseError::error_response(&OAuthError::new(
         ErrorCode::MethodNotAllowed,
         format!("this endpoint accepts {allowed} only"),
     ));
-    response.headers_mut().insert(
-        actix_web::http::header::ALLOW,
-        actix_web::http::header::HeaderValue::from_static(allowed),
-    );
+    response
+        .headers_mut()
+        .insert(actix_web::http::header::ALLOW, actix_web::http::header::HeaderValue::from_static(allowed));
     response
 }
 
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, OAuthError> {
-    Err(OAuthError::new(
-        ErrorCode::NotFound,
-        format!("no endpoint at `{}`", req.path()),
-    ))
+    Err(OAuthError::new(ErrorCode::NotFound, format!("no endpoint at `{}`", req.path())))
 }
 
 /// The issuer named in the path, or a 404 naming it.
 fn issuer_of(provider: &Provider, name: &str) -> Result<Arc<crate::Issuer>, OAuthError> {
-    provider
-        .issuer(name)
-        .ok_or_else(|| OAuthError::unknown_issuer(name))
+    provider.issuer(name).ok_or_else(|| OAuthError::unknown_issuer(name))
 }
 
-/// The issuer URL for a request: `{base}/{name}`.
-fn issuer_url(req: &HttpRequest, provider: &Provider, name: &str) -> String {
+/// The base URL of a request: the configured public URL, or scheme and
+/// host as the client sent them (`Forwarded` / `X-Forwarded-*` honoured).
+fn request_base(req: &HttpRequest, provider: &Provider) -> String {
     let info = req.connection_info();
-    format!("{}/{name}", provider.base_url(info.scheme(), info.host()))
+    provider.base_url(info.scheme(), info.host())
 }

@@ -16,11 +16,7 @@ const LIMIT: Duration = Duration::from_secs(20);
 
 fn mockidp() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_mockidp"));
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
     // Only the variables a test sets may configure the provider.
     for (name, _) in std::env::vars() {
         if name.starts_with("MOCKIDP_") {
@@ -70,16 +66,9 @@ async fn run_curl_line(curl: &str) -> Value {
 
 async fn signal_and_wait(child: &mut Child, signal: &str) -> std::process::ExitStatus {
     let pid = child.id().expect("the child runs").to_string();
-    let killed = Command::new("kill")
-        .args([signal, &pid])
-        .status()
-        .await
-        .expect("kill runs");
+    let killed = Command::new("kill").args([signal, &pid]).status().await.expect("kill runs");
     assert!(killed.success());
-    timeout(LIMIT, child.wait())
-        .await
-        .expect("mockidp stops promptly")
-        .unwrap()
+    timeout(LIMIT, child.wait()).await.expect("mockidp stops promptly").unwrap()
 }
 
 #[tokio::test]
@@ -87,10 +76,7 @@ async fn serves_the_default_issuer_and_the_printed_curl_line_gets_a_token() {
     let mut child = mockidp().args(["--port", "0"]).spawn().unwrap();
     let (banner, curl) = read_banner(&mut child).await;
     assert!(banner.contains("NOT FOR PRODUCTION"), "{banner}");
-    assert!(
-        banner.contains("listening on http://127.0.0.1:"),
-        "binds loopback by default:\n{banner}"
-    );
+    assert!(banner.contains("listening on http://127.0.0.1:"), "binds loopback by default:\n{banner}");
     assert!(curl.contains("-u demo-client:demo-secret"), "{curl}");
 
     let response = run_curl_line(&curl).await;
@@ -98,21 +84,14 @@ async fn serves_the_default_issuer_and_the_printed_curl_line_gets_a_token() {
     let token = response["access_token"].as_str().unwrap();
     let token_url = curl.split_whitespace().last().unwrap();
     let issuer = token_url.trim_end_matches("/token");
-    let jwks: JwkSet = reqwest::get(format!("{issuer}/jwks"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: JwkSet = reqwest::get(format!("{issuer}/jwks")).await.unwrap().json().await.unwrap();
     let kid = jsonwebtoken::decode_header(token).unwrap().kid.unwrap();
     let key = DecodingKey::from_jwk(jwks.find(&kid).unwrap()).unwrap();
     let mut validation = Validation::new(Algorithm::RS256);
     validation.set_issuer(&[issuer]);
     validation.set_audience(&["demo-api"]);
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    let claims = jsonwebtoken::decode::<Value>(token, &key, &validation)
-        .unwrap()
-        .claims;
+    let claims = jsonwebtoken::decode::<Value>(token, &key, &validation).unwrap().claims;
     assert_eq!(claims["client_id"], "demo-client");
 
     let status = signal_and_wait(&mut child, "-TERM").await;
@@ -140,10 +119,7 @@ async fn environment_variables_override_the_config() {
 }
 
 async fn failure(command: &mut Command) -> String {
-    let output = timeout(LIMIT, command.output())
-        .await
-        .expect("mockidp exits promptly")
-        .unwrap();
+    let output = timeout(LIMIT, command.output()).await.expect("mockidp exits promptly").unwrap();
     assert_eq!(
         output.status.code(),
         Some(2),
@@ -169,10 +145,7 @@ async fn a_bad_config_file_exits_2_naming_file_line_and_column() {
 #[tokio::test]
 async fn a_bad_environment_variable_is_named() {
     let stderr = failure(mockidp().env("MOCKIDP_PORT", "eighty")).await;
-    assert!(
-        stderr.contains("environment variable MOCKIDP_PORT"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("environment variable MOCKIDP_PORT"), "{stderr}");
     assert!(stderr.contains("expected u16"), "{stderr}");
 }
 
@@ -181,8 +154,5 @@ async fn a_busy_port_is_a_clear_error() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
     let stderr = failure(mockidp().args(["--port", &port])).await;
-    assert!(
-        stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")),
-        "{stderr}"
-    );
+    assert!(stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")), "{stderr}");
 }

@@ -21,10 +21,7 @@ async fn in_process_tokens_verify_against_the_served_jwks() {
 
 #[tokio::test]
 async fn in_process_tokens_take_any_claim() {
-    let idp = MockIdp::builder()
-        .with_issuer("es", issuer_with(Algorithm::ES256, None))
-        .start()
-        .await;
+    let idp = MockIdp::builder().with_issuer("es", issuer_with(Algorithm::ES256, None)).start().await;
 
     let token = idp
         .token_for("es")
@@ -49,10 +46,7 @@ async fn providers_are_isolated_and_stop_on_drop() {
     let address = first.address();
     drop(first);
 
-    assert!(
-        std::net::TcpStream::connect(address).is_err(),
-        "the port still accepts after drop"
-    );
+    assert!(std::net::TcpStream::connect(address).is_err(), "the port still accepts after drop");
     let response = http().get(second.jwks_uri()).send().await.unwrap();
     assert_eq!(response.status(), 200);
 }

@@ -24,18 +24,11 @@ async fn expect_error(request: RequestBuilder, status: StatusCode, code: &str) -
     assert_eq!(response.status(), status);
     assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
     assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
-    let www_authenticate = response
-        .headers()
-        .get(header::WWW_AUTHENTICATE)
-        .map(|value| value.to_str().unwrap().to_owned());
+    let www_authenticate =
+        response.headers().get(header::WWW_AUTHENTICATE).map(|value| value.to_str().unwrap().to_owned());
     let body: Value = response.json().await.expect("an error body is JSON");
     assert_eq!(body["error"], code, "{body}");
-    assert!(
-        body["error_description"]
-            .as_str()
-            .is_some_and(|d| !d.is_empty()),
-        "{body}"
-    );
+    assert!(body["error_description"].as_str().is_some_and(|d| !d.is_empty()), "{body}");
     ErrorReply { www_authenticate }
 }
 
@@ -47,11 +40,7 @@ fn post(idp: &MockIdp) -> RequestBuilder {
 async fn client_secret_post_works_like_basic() {
     let idp = MockIdp::start().await;
     let response = post(&idp)
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", CLIENT),
-            ("client_secret", SECRET),
-        ])
+        .form(&[("grant_type", "client_credentials"), ("client_id", CLIENT), ("client_secret", SECRET)])
         .send()
         .await
         .unwrap();
@@ -64,9 +53,7 @@ async fn client_secret_post_works_like_basic() {
 async fn missing_grant_type_is_invalid_request() {
     let idp = MockIdp::start().await;
     expect_error(
-        post(&idp)
-            .basic_auth(CLIENT, Some(SECRET))
-            .form(&[("scope", "x")]),
+        post(&idp).basic_auth(CLIENT, Some(SECRET)).form(&[("scope", "x")]),
         StatusCode::BAD_REQUEST,
         "invalid_request",
     )
@@ -77,16 +64,12 @@ async fn missing_grant_type_is_invalid_request() {
 async fn wrong_secret_is_invalid_client_with_a_basic_challenge() {
     let idp = MockIdp::start().await;
     let response = expect_error(
-        post(&idp)
-            .basic_auth(CLIENT, Some("not-the-secret"))
-            .form(&[("grant_type", "client_credentials")]),
+        post(&idp).basic_auth(CLIENT, Some("not-the-secret")).form(&[("grant_type", "client_credentials")]),
         StatusCode::UNAUTHORIZED,
         "invalid_client",
     )
     .await;
-    let challenge = response
-        .www_authenticate
-        .expect("a 401 carries WWW-Authenticate");
+    let challenge = response.www_authenticate.expect("a 401 carries WWW-Authenticate");
     assert!(challenge.starts_with("Basic realm="), "{challenge}");
 }
 
@@ -94,11 +77,7 @@ async fn wrong_secret_is_invalid_client_with_a_basic_challenge() {
 async fn wrong_secret_in_the_body_is_invalid_client() {
     let idp = MockIdp::start().await;
     expect_error(
-        post(&idp).form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", CLIENT),
-            ("client_secret", "nope"),
-        ]),
+        post(&idp).form(&[("grant_type", "client_credentials"), ("client_id", CLIENT), ("client_secret", "nope")]),
         StatusCode::UNAUTHORIZED,
         "invalid_client",
     )
@@ -108,32 +87,22 @@ async fn wrong_secret_in_the_body_is_invalid_client() {
 #[tokio::test]
 async fn missing_credentials_and_unknown_clients_are_invalid_client() {
     let idp = MockIdp::start().await;
+    expect_error(post(&idp).form(&[("grant_type", "client_credentials")]), StatusCode::UNAUTHORIZED, "invalid_client")
+        .await;
     expect_error(
-        post(&idp).form(&[("grant_type", "client_credentials")]),
+        post(&idp).basic_auth("who", Some("ever")).form(&[("grant_type", "client_credentials")]),
         StatusCode::UNAUTHORIZED,
         "invalid_client",
     )
     .await;
     expect_error(
-        post(&idp)
-            .basic_auth("who", Some("ever"))
-            .form(&[("grant_type", "client_credentials")]),
+        post(&idp).header(header::AUTHORIZATION, "Basic !!!not-base64").form(&[("grant_type", "client_credentials")]),
         StatusCode::UNAUTHORIZED,
         "invalid_client",
     )
     .await;
     expect_error(
-        post(&idp)
-            .header(header::AUTHORIZATION, "Basic !!!not-base64")
-            .form(&[("grant_type", "client_credentials")]),
-        StatusCode::UNAUTHORIZED,
-        "invalid_client",
-    )
-    .await;
-    expect_error(
-        post(&idp)
-            .bearer_auth("some-token")
-            .form(&[("grant_type", "client_credentials")]),
+        post(&idp).bearer_auth("some-token").form(&[("grant_type", "client_credentials")]),
         StatusCode::UNAUTHORIZED,
         "invalid_client",
     )
@@ -144,17 +113,11 @@ async fn missing_credentials_and_unknown_clients_are_invalid_client() {
 async fn garbage_bodies_are_invalid_request() {
     let idp = MockIdp::start().await;
     let form = "application/x-www-form-urlencoded";
-    for garbage in [
-        &b"\x00\xff\xfe{{{"[..],
-        b"grant_type=%FF%FE",
-        br#"{"grant_type":"client_credentials"}"#,
-        b"&&&==&=",
-    ] {
+    for garbage in
+        [&b"\x00\xff\xfe{{{"[..], b"grant_type=%FF%FE", br#"{"grant_type":"client_credentials"}"#, b"&&&==&="]
+    {
         expect_error(
-            post(&idp)
-                .basic_auth(CLIENT, Some(SECRET))
-                .header(header::CONTENT_TYPE, form)
-                .body(garbage.to_vec()),
+            post(&idp).basic_auth(CLIENT, Some(SECRET)).header(header::CONTENT_TYPE, form).body(garbage.to_vec()),
             StatusCode::BAD_REQUEST,
             "invalid_request",
         )
@@ -166,19 +129,17 @@ async fn garbage_bodies_are_invalid_request() {
 async fn repeated_parameters_and_two_auth_methods_are_invalid_request() {
     let idp = MockIdp::start().await;
     expect_error(
-        post(&idp).basic_auth(CLIENT, Some(SECRET)).form(&[
-            ("grant_type", "client_credentials"),
-            ("grant_type", "client_credentials"),
-        ]),
+        post(&idp)
+            .basic_auth(CLIENT, Some(SECRET))
+            .form(&[("grant_type", "client_credentials"), ("grant_type", "client_credentials")]),
         StatusCode::BAD_REQUEST,
         "invalid_request",
     )
     .await;
     expect_error(
-        post(&idp).basic_auth(CLIENT, Some(SECRET)).form(&[
-            ("grant_type", "client_credentials"),
-            ("client_secret", SECRET),
-        ]),
+        post(&idp)
+            .basic_auth(CLIENT, Some(SECRET))
+            .form(&[("grant_type", "client_credentials"), ("client_secret", SECRET)]),
         StatusCode::BAD_REQUEST,
         "invalid_request",
     )
@@ -189,17 +150,13 @@ async fn repeated_parameters_and_two_auth_methods_are_invalid_request() {
 async fn wrong_content_type_is_invalid_request() {
     let idp = MockIdp::start().await;
     expect_error(
-        post(&idp)
-            .basic_auth(CLIENT, Some(SECRET))
-            .json(&serde_json::json!({"grant_type": "client_credentials"})),
+        post(&idp).basic_auth(CLIENT, Some(SECRET)).json(&serde_json::json!({"grant_type": "client_credentials"})),
         StatusCode::BAD_REQUEST,
         "invalid_request",
     )
     .await;
     expect_error(
-        post(&idp)
-            .basic_auth(CLIENT, Some(SECRET))
-            .body("grant_type=client_credentials"),
+        post(&idp).basic_auth(CLIENT, Some(SECRET)).body("grant_type=client_credentials"),
         StatusCode::BAD_REQUEST,
         "invalid_request",
     )
@@ -253,9 +210,7 @@ async fn oversized_chunked_body_without_content_length_is_413() {
 async fn unknown_grant_type_is_unsupported_grant_type() {
     let idp = MockIdp::start().await;
     expect_error(
-        post(&idp)
-            .basic_auth(CLIENT, Some(SECRET))
-            .form(&[("grant_type", "urn:example:made-up")]),
+        post(&idp).basic_auth(CLIENT, Some(SECRET)).form(&[("grant_type", "urn:example:made-up")]),
         StatusCode::BAD_REQUEST,
         "unsupported_grant_type",
     )
@@ -265,17 +220,13 @@ async fn unknown_grant_type_is_unsupported_grant_type() {
 #[tokio::test]
 async fn scope_outside_the_clients_list_is_invalid_scope() {
     let idp = MockIdp::builder()
-        .with_issuer(
-            "default",
-            crate::support::issuer_with(mockidp::Algorithm::ES256, None),
-        )
+        .with_issuer("default", crate::support::issuer_with(mockidp::Algorithm::ES256, None))
         .start()
         .await;
     expect_error(
-        post(&idp).basic_auth("svc", Some("svc-secret")).form(&[
-            ("grant_type", "client_credentials"),
-            ("scope", "orders:read admin"),
-        ]),
+        post(&idp)
+            .basic_auth("svc", Some("svc-secret"))
+            .form(&[("grant_type", "client_credentials"), ("scope", "orders:read admin")]),
         StatusCode::BAD_REQUEST,
         "invalid_scope",
     )
@@ -286,14 +237,9 @@ async fn scope_outside_the_clients_list_is_invalid_scope() {
 async fn a_client_without_the_grant_is_unauthorized_client() {
     let mut issuer = crate::support::issuer_with(mockidp::Algorithm::ES256, None);
     issuer.clients.get_mut("svc").unwrap().grant_types.clear();
-    let idp = MockIdp::builder()
-        .with_issuer("default", issuer)
-        .start()
-        .await;
+    let idp = MockIdp::builder().with_issuer("default", issuer).start().await;
     expect_error(
-        post(&idp)
-            .basic_auth("svc", Some("svc-secret"))
-            .form(&[("grant_type", "client_credentials")]),
+        post(&idp).basic_auth("svc", Some("svc-secret")).form(&[("grant_type", "client_credentials")]),
         StatusCode::BAD_REQUEST,
         "unauthorized_client",
     )
@@ -305,10 +251,7 @@ async fn resource_sets_the_audience_and_must_be_absolute() {
     let idp = MockIdp::start().await;
     let response = post(&idp)
         .basic_auth(CLIENT, Some(SECRET))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("resource", "https://api.example/orders"),
-        ])
+        .form(&[("grant_type", "client_credentials"), ("resource", "https://api.example/orders")])
         .send()
         .await
         .unwrap();
@@ -330,12 +273,7 @@ async fn resource_sets_the_audience_and_must_be_absolute() {
 #[tokio::test]
 async fn other_methods_and_unknown_issuers_get_json_errors() {
     let idp = MockIdp::start().await;
-    expect_error(
-        http().get(idp.token_endpoint()),
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-    )
-    .await;
+    expect_error(http().get(idp.token_endpoint()), StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
     expect_error(
         http()
             .post(format!("{}/nope/token", idp.uri()))
@@ -357,16 +295,8 @@ async fn bad_input_harms_nothing() {
             .body(vec![0xff; 512])
             .send()
             .await;
-        let _ = post(&idp)
-            .basic_auth(CLIENT, Some(SECRET))
-            .form(&[("padding", padding.as_str())])
-            .send()
-            .await;
-        let _ = post(&idp)
-            .basic_auth(CLIENT, Some("wrong"))
-            .form(&[("grant_type", "client_credentials")])
-            .send()
-            .await;
+        let _ = post(&idp).basic_auth(CLIENT, Some(SECRET)).form(&[("padding", padding.as_str())]).send().await;
+        let _ = post(&idp).basic_auth(CLIENT, Some("wrong")).form(&[("grant_type", "client_credentials")]).send().await;
     }
     let token = client_credentials(&idp.issuer(), CLIENT, SECRET, None).await;
     assert!(token["access_token"].is_string());

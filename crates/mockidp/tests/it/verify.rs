@@ -6,8 +6,7 @@ use mockidp::{Algorithm, MockIdp};
 use serde_json::{Value, json};
 
 use crate::support::{
-    AUDIENCE, CLIENT, SECRET, client_credentials, fetch_jwks, issuer_with, segment_json, strict,
-    verify_with_jwks,
+    AUDIENCE, CLIENT, SECRET, client_credentials, fetch_jwks, issuer_with, segment_json, strict, verify_with_jwks,
 };
 
 const ASYMMETRIC: [(Algorithm, Jwa); 9] = [
@@ -42,10 +41,7 @@ async fn every_asymmetric_algorithm_verifies_with_only_the_published_jwks() {
         // The published key says what it is for, so a verifier can pin it.
         let jwks = fetch_jwks(&issuer).await;
         assert_eq!(jwks.keys.len(), 1, "{alg}");
-        assert_eq!(
-            jwks.keys[0].common.key_algorithm.map(|a| a.to_string()),
-            Some(alg.as_str().to_owned())
-        );
+        assert_eq!(jwks.keys[0].common.key_algorithm.map(|a| a.to_string()), Some(alg.as_str().to_owned()));
     }
 }
 
@@ -56,48 +52,31 @@ async fn a_token_does_not_verify_under_another_issuers_jwks() {
         .with_issuer("b", issuer_with(Algorithm::ES256, None))
         .start()
         .await;
-    let token =
-        client_credentials(&idp.issuer_url("a"), CLIENT, SECRET, None).await["access_token"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+    let token = client_credentials(&idp.issuer_url("a"), CLIENT, SECRET, None).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let other = fetch_jwks(&idp.issuer_url("b")).await;
     let key = DecodingKey::from_jwk(&other.keys[0]).unwrap();
-    let err = jsonwebtoken::decode::<Value>(
-        &token,
-        &key,
-        &strict(Jwa::ES256, &idp.issuer_url("a"), AUDIENCE),
-    )
-    .unwrap_err();
-    assert_eq!(
-        err.kind(),
-        &jsonwebtoken::errors::ErrorKind::InvalidSignature
-    );
+    let err =
+        jsonwebtoken::decode::<Value>(&token, &key, &strict(Jwa::ES256, &idp.issuer_url("a"), AUDIENCE)).unwrap_err();
+    assert_eq!(err.kind(), &jsonwebtoken::errors::ErrorKind::InvalidSignature);
 }
 
 #[tokio::test]
 async fn hmac_tokens_verify_with_the_configured_secret_and_are_never_published() {
-    let hs = [
-        (Algorithm::HS256, Jwa::HS256),
-        (Algorithm::HS384, Jwa::HS384),
-        (Algorithm::HS512, Jwa::HS512),
-    ];
+    let hs = [(Algorithm::HS256, Jwa::HS256), (Algorithm::HS384, Jwa::HS384), (Algorithm::HS512, Jwa::HS512)];
     let secret = "a-shared-secret-of-at-least-64-bytes-so-every-hmac-size-is-happy!";
     let mut builder = MockIdp::builder();
     for (alg, _) in hs {
-        builder = builder.with_issuer(
-            alg.as_str().to_ascii_lowercase(),
-            issuer_with(alg, Some(secret)),
-        );
+        builder = builder.with_issuer(alg.as_str().to_ascii_lowercase(), issuer_with(alg, Some(secret)));
     }
     let idp = builder.start().await;
 
     for (alg, jwa) in hs {
         let issuer = idp.issuer_url(&alg.as_str().to_ascii_lowercase());
-        let token = client_credentials(&issuer, CLIENT, SECRET, None).await["access_token"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let token =
+            client_credentials(&issuer, CLIENT, SECRET, None).await["access_token"].as_str().unwrap().to_owned();
 
         let verified = jsonwebtoken::decode::<Value>(
             &token,
@@ -111,27 +90,17 @@ async fn hmac_tokens_verify_with_the_configured_secret_and_are_never_published()
         );
 
         assert!(verified.is_ok(), "{alg}: {verified:?}");
-        assert_eq!(
-            wrong.unwrap_err().kind(),
-            &jsonwebtoken::errors::ErrorKind::InvalidSignature
-        );
-        assert!(
-            fetch_jwks(&issuer).await.keys.is_empty(),
-            "{alg} secret must never be published"
-        );
+        assert_eq!(wrong.unwrap_err().kind(), &jsonwebtoken::errors::ErrorKind::InvalidSignature);
+        assert!(fetch_jwks(&issuer).await.keys.is_empty(), "{alg} secret must never be published");
     }
 }
 
 #[tokio::test]
 async fn access_tokens_carry_the_rfc_9068_header_and_claims() {
-    let idp = MockIdp::builder()
-        .with_issuer("es", issuer_with(Algorithm::ES256, None))
-        .start()
-        .await;
+    let idp = MockIdp::builder().with_issuer("es", issuer_with(Algorithm::ES256, None)).start().await;
     let issuer = idp.issuer_url("es");
 
-    let response =
-        client_credentials(&issuer, CLIENT, SECRET, Some("orders:read orders:write")).await;
+    let response = client_credentials(&issuer, CLIENT, SECRET, Some("orders:read orders:write")).await;
     let token = response["access_token"].as_str().unwrap();
     let claims = verify_with_jwks(token, &issuer, Jwa::ES256, AUDIENCE).await;
     let header = segment_json(token, 0);
@@ -143,10 +112,7 @@ async fn access_tokens_carry_the_rfc_9068_header_and_claims() {
     assert_eq!(claims["client_id"], json!(CLIENT));
     assert_eq!(claims["scope"], json!("orders:read orders:write"));
     assert!(claims["jti"].as_str().is_some_and(|jti| !jti.is_empty()));
-    let (iat, exp) = (
-        claims["iat"].as_i64().unwrap(),
-        claims["exp"].as_i64().unwrap(),
-    );
+    let (iat, exp) = (claims["iat"].as_i64().unwrap(), claims["exp"].as_i64().unwrap());
     assert_eq!(exp - iat, 3600);
     assert_eq!(response["token_type"], json!("Bearer"));
     assert_eq!(response["expires_in"], json!(3600));
@@ -157,9 +123,7 @@ async fn access_tokens_carry_the_rfc_9068_header_and_claims() {
 async fn client_claims_replace_registered_ones_instead_of_duplicating_them() {
     let mut issuer = issuer_with(Algorithm::ES256, None);
     let client = issuer.clients.get_mut(CLIENT).unwrap();
-    client
-        .claims
-        .insert("sub".into(), json!("service-account-7"));
+    client.claims.insert("sub".into(), json!("service-account-7"));
     client.claims.insert("tenant".into(), json!("acme"));
     let idp = MockIdp::builder().with_issuer("es", issuer).start().await;
 
