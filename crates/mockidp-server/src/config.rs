@@ -486,7 +486,8 @@ fn with_suggestion(message: String) -> String {
     let Some(rest) = message.strip_prefix("unknown field ").or_else(|| message.strip_prefix("unknown variant ")) else {
         return message;
     };
-    let Some((found, expected)) = rest.split_once(", expected one of ").or_else(|| rest.split_once(", expected ")) else {
+    let Some((found, expected)) = rest.split_once(", expected one of ").or_else(|| rest.split_once(", expected "))
+    else {
         return message;
     };
     let found = found.trim_matches('`');

@@ -151,7 +151,10 @@ fn a_client_claim_of_the_wrong_type_is_refused() {
 
 #[test]
 fn an_unknown_grant_type_suggests_the_closest() {
-    let (path, err) = load_err("mockidp.yaml", "issuers:\n  default:\n    clients:\n      web:\n        grant_types: [client_credential]\n");
+    let (path, err) = load_err(
+        "mockidp.yaml",
+        "issuers:\n  default:\n    clients:\n      web:\n        grant_types: [client_credential]\n",
+    );
     assert_eq!(err.origin, path.display().to_string());
     assert_eq!(err.position.map(|(line, _)| line), Some(5), "{err}");
     assert!(err.message.ends_with("(did you mean `client_credentials`?)"), "{err}");
@@ -162,6 +165,9 @@ fn an_unknown_login_mode_is_refused_with_the_choices() {
     let (path, err) = load_err("mockidp.toml", "[issuers.default]\nlogin = \"headless\"\n");
     assert_eq!(
         err.to_string(),
-        format!("{}:2:9: unknown variant `headless`, expected `form` or `auto` (key `issuers.default.login`)", path.display())
+        format!(
+            "{}:2:9: unknown variant `headless`, expected `form` or `auto` (key `issuers.default.login`)",
+            path.display()
+        )
     );
 }

@@ -1,7 +1,9 @@
 //! End-to-end tests of the provider through the test helper: real socket,
 //! real keys, real JWTs, checked by independent verifiers.
 
+mod browser;
 mod discovery;
+mod flows;
 mod helper;
 mod support;
 mod token_endpoint;
