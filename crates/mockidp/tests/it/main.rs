@@ -5,6 +5,7 @@ mod browser;
 mod discovery;
 mod flows;
 mod helper;
+mod login;
 mod support;
 mod token_endpoint;
 mod verify;
