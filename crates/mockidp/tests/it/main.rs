@@ -4,8 +4,10 @@
 mod browser;
 mod discovery;
 mod flows;
+mod grants;
 mod helper;
 mod login;
+mod negative;
 mod support;
 mod token_endpoint;
 mod verify;
