@@ -71,7 +71,8 @@ impl SigningKey {
                 Material::EcP384(generate_scalar(|bytes: &[u8; 48]| p384::ecdsa::SigningKey::from_slice(bytes).ok())?)
             }
             KeyFamily::Ed25519 => Material::Ed25519(ed25519_dalek::SigningKey::from_bytes(&random_bytes::<32>()?)),
-            KeyFamily::Hmac => Material::Hmac(random_bytes::<32>()?.to_vec()),
+            // Printable, so a configuration export can carry it as a string.
+            KeyFamily::Hmac => Material::Hmac(b64url(random_bytes::<32>()?).into_bytes()),
         };
         Self::from_material(alg, material)
     }
@@ -95,6 +96,49 @@ impl SigningKey {
             None => KeyId::new(format!("hmac-{}", b64url(random_bytes::<9>()?))),
         };
         Ok(key)
+    }
+
+    /// Loads a private key from PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`)
+    /// for `alg`: RSA for RS*/PS*, P-256 for ES256, P-384 for ES384, Ed25519
+    /// for EdDSA. The kid is the key's thumbprint unless set afterwards.
+    pub fn from_pkcs8_pem(alg: Algorithm, pem: &str) -> Result<Self, Error> {
+        use pkcs8::DecodePrivateKey;
+        let invalid = |err: &dyn fmt::Display| {
+            Error::new(ErrorKind::InvalidKey, format!("not a PKCS#8 PEM private key for `{alg}`: {err}"))
+        };
+        let material = match alg.family() {
+            KeyFamily::Rsa => Material::Rsa(Box::new(rsa::PrivateKey::from_pkcs8_pem(pem).map_err(|e| invalid(&e))?)),
+            KeyFamily::EcP256 => {
+                Material::EcP256(p256::ecdsa::SigningKey::from_pkcs8_pem(pem).map_err(|e| invalid(&e))?)
+            }
+            KeyFamily::EcP384 => {
+                Material::EcP384(p384::ecdsa::SigningKey::from_pkcs8_pem(pem).map_err(|e| invalid(&e))?)
+            }
+            KeyFamily::Ed25519 => {
+                Material::Ed25519(ed25519_dalek::SigningKey::from_pkcs8_pem(pem).map_err(|e| invalid(&e))?)
+            }
+            KeyFamily::Hmac => {
+                return Err(Error::new(
+                    ErrorKind::KeyAlgorithmMismatch,
+                    format!("`{alg}` keys are secrets, not PEM keys"),
+                ));
+            }
+        };
+        Self::from_material(alg, material)
+    }
+
+    /// The private key as PKCS#8 PEM, so a configuration can reproduce it;
+    /// `None` for HMAC keys, whose secret is the key.
+    pub fn to_pkcs8_pem(&self) -> Option<String> {
+        use pkcs8::{EncodePrivateKey, LineEnding};
+        let pem = match &*self.material {
+            Material::Rsa(key) => key.to_pkcs8_pem(LineEnding::LF),
+            Material::EcP256(key) => key.to_pkcs8_pem(LineEnding::LF),
+            Material::EcP384(key) => key.to_pkcs8_pem(LineEnding::LF),
+            Material::Ed25519(key) => key.to_pkcs8_pem(LineEnding::LF),
+            Material::Hmac(_) => return None,
+        };
+        pem.ok().map(|pem| pem.to_string())
     }
 
     /// The same key under another kid.
@@ -270,6 +314,28 @@ impl KeySet {
         self.keys.push(key);
     }
 
+    /// Removes the key with `kid` unless it is the signer; returns whether it did.
+    pub fn remove(&mut self, kid: &KeyId) -> bool {
+        let Some(index) = self.keys.iter().position(|key| key.kid() == kid) else { return false };
+        if index == self.signer {
+            return false;
+        }
+        self.keys.remove(index);
+        if index < self.signer {
+            self.signer -= 1;
+        }
+        true
+    }
+
+    /// The keys without those `keep` rejects; the signer is always kept.
+    pub fn filtered(&self, keep: impl Fn(&SigningKey) -> bool) -> KeySet {
+        let signer = self.signer().map(|key| key.kid().clone());
+        let keys: Vec<SigningKey> =
+            self.keys.iter().filter(|key| Some(key.kid()) == signer.as_ref() || keep(key)).cloned().collect();
+        let signer = keys.iter().position(|key| Some(key.kid()) == signer.as_ref()).unwrap_or(0);
+        KeySet { keys, signer }
+    }
+
     /// Makes the key with `kid` the signer. Returns false if there is no such key.
     pub fn set_signer(&mut self, kid: &KeyId) -> bool {
         match self.keys.iter().position(|key| key.kid() == kid) {
@@ -328,6 +394,18 @@ mod tests {
                 assert!(jwk.get(private).is_none(), "{alg} JWK leaks `{private}`: {jwk}");
             }
         }
+    }
+
+    #[test]
+    fn pkcs8_pem_round_trips_every_asymmetric_family() {
+        for alg in [Algorithm::RS256, Algorithm::ES256, Algorithm::ES384, Algorithm::EdDSA] {
+            let key = SigningKey::generate(alg).unwrap();
+            let pem = key.to_pkcs8_pem().unwrap();
+            assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"), "{alg}");
+            let loaded = SigningKey::from_pkcs8_pem(alg, &pem).unwrap();
+            assert_eq!(loaded.public_jwk(), key.public_jwk(), "{alg}");
+        }
+        assert!(SigningKey::from_pkcs8_pem(Algorithm::ES256, "garbage").is_err());
     }
 
     #[test]

@@ -105,7 +105,7 @@ impl Default for IssuerConfig {
     fn default() -> Self {
         Self {
             issuer_url: None,
-            keys: vec![KeyConfig { alg: Algorithm::RS256, kid: None, secret: None }],
+            keys: vec![KeyConfig::generated(Algorithm::RS256)],
             login: LoginMode::Form,
             default_user: None,
             access_token_lifetime_secs: 3600,
@@ -171,6 +171,18 @@ pub struct KeyConfig {
     /// The shared secret of an HS* key; random when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+    /// The private key of an RS*/PS*/ES*/EdDSA key as PKCS#8 PEM
+    /// (`-----BEGIN PRIVATE KEY-----`); generated when unset. Set it to keep
+    /// the same key across restarts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key_pem: Option<String>,
+}
+
+impl KeyConfig {
+    /// A generated key of `alg`.
+    pub fn generated(alg: Algorithm) -> Self {
+        Self { alg, kid: None, secret: None, private_key_pem: None }
+    }
 }
 
 /// One client.
@@ -405,42 +417,80 @@ impl Config {
             return Err(invalid("public_url".into(), format!("expected an http:// or https:// URL, found `{url}`")));
         }
         for (name, issuer) in &self.issuers {
-            if !is_path_segment(name) {
-                return Err(invalid(
-                    format!("issuers.{name}"),
-                    format!("issuer name `{name}` must be a URL path segment of letters, digits, `-`, `_` or `.`"),
-                ));
-            }
-            if issuer.keys.is_empty() {
-                return Err(invalid(format!("issuers.{name}.keys"), "expected at least one signing key".into()));
-            }
-            for (client_id, client) in &issuer.clients {
-                for (claim, value) in &client.claims {
-                    if let Err(err) = mockidp_core::Claims::new().set(claim, value.clone()) {
-                        return Err(invalid(
-                            format!("issuers.{name}.clients.{client_id}.claims.{claim}"),
-                            format!("claim `{claim}` has the wrong type: {err}"),
-                        ));
-                    }
-                }
-            }
-            for (index, key) in issuer.keys.iter().enumerate() {
-                if key.secret.is_some() && !key.alg.is_symmetric() {
-                    return Err(invalid(
-                        format!("issuers.{name}.keys.{index}.secret"),
-                        format!("`secret` is for HS256/384/512 keys, but this key is `{}`", key.alg),
-                    ));
-                }
-            }
+            validate_issuer(name, issuer)?;
         }
         Ok(())
     }
 }
 
+/// Checks one issuer's settings: its name, keys, clients and users.
+pub fn validate_issuer(name: &str, issuer: &IssuerConfig) -> Result<(), ConfigError> {
+    let invalid = |key: String, message: String| ConfigError {
+        origin: "configuration".to_owned(),
+        position: None,
+        key: Some(key),
+        message,
+    };
+    if !is_path_segment(name) {
+        return Err(invalid(
+            format!("issuers.{name}"),
+            format!(
+                "issuer name `{name}` must be a URL path segment of letters, digits, `-`, `_` or `.`, starting with a letter or digit"
+            ),
+        ));
+    }
+    if issuer.keys.is_empty() {
+        return Err(invalid(format!("issuers.{name}.keys"), "expected at least one signing key".into()));
+    }
+    for (client_id, client) in &issuer.clients {
+        for (claim, value) in &client.claims {
+            if let Err(err) = mockidp_core::Claims::new().set(claim, value.clone()) {
+                return Err(invalid(
+                    format!("issuers.{name}.clients.{client_id}.claims.{claim}"),
+                    format!("claim `{claim}` has the wrong type: {err}"),
+                ));
+            }
+        }
+    }
+    for (index, key) in issuer.keys.iter().enumerate() {
+        if key.secret.is_some() && !key.alg.is_symmetric() {
+            return Err(invalid(
+                format!("issuers.{name}.keys.{index}.secret"),
+                format!("`secret` is for HS256/384/512 keys, but this key is `{}`", key.alg),
+            ));
+        }
+    }
+
+    for (index, key) in issuer.keys.iter().enumerate() {
+        if key.private_key_pem.is_some() && key.alg.is_symmetric() {
+            return Err(invalid(
+                format!("issuers.{name}.keys.{index}.private_key_pem"),
+                format!("`{}` keys take a `secret`, not a PEM key", key.alg),
+            ));
+        }
+    }
+    if let Some(user) = &issuer.default_user
+        && !issuer.users.contains_key(user)
+    {
+        return Err(invalid(format!("issuers.{name}.default_user"), format!("no user `{user}` in `users`")));
+    }
+    for (client_id, client) in &issuer.clients {
+        for (index, uri) in client.redirect_uris.iter().chain(&client.post_logout_redirect_uris).enumerate() {
+            if !uri.contains("://") || uri.contains('#') {
+                return Err(invalid(
+                    format!("issuers.{name}.clients.{client_id}.redirect_uris.{index}"),
+                    format!("expected an absolute URI without a fragment (RFC 6749 §3.1.2), found `{uri}`"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn is_path_segment(name: &str) -> bool {
-    !name.is_empty()
-        && name != "."
-        && name != ".."
+    // The first character is a letter or digit: `_mockidp` and `.well-known`
+    // are mockidp's own.
+    name.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 

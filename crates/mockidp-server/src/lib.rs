@@ -7,6 +7,7 @@
 pub mod config;
 pub mod http;
 mod provider;
+pub mod recorder;
 mod store;
 mod tokens;
 mod users;
@@ -14,5 +15,6 @@ mod users;
 pub use config::{Config, ConfigError, Overrides};
 pub use http::{ServerOptions, routes, serve};
 pub use provider::{Issuer, Provider};
+pub use recorder::RecordedRequest;
 pub use tokens::Issue;
 pub use users::Identity;

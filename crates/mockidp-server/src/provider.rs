@@ -10,6 +10,7 @@ use mockidp_core::{Clock, KeyPool, KeySet, SigningKey, SystemClock};
 
 use crate::{
     config::{ClientConfig, Config, ConfigError, IssuerConfig, KeyConfig, UserConfig},
+    recorder::{RecordedRequest, Recorder},
     store::Store,
     users::Identity,
 };
@@ -23,6 +24,7 @@ pub struct Provider {
     fresh_keys: bool,
     issuers: RwLock<BTreeMap<String, Arc<Issuer>>>,
     store: Mutex<Store>,
+    recorder: Mutex<Recorder>,
     clock: Arc<dyn Clock>,
 }
 
@@ -35,7 +37,10 @@ pub struct Issuer {
     /// Its configuration.
     pub config: IssuerConfig,
     /// Its keys; the signer signs unless a client asks for another algorithm.
+    /// Use [`Issuer::active_keys`]: some may be past their retirement.
     pub keys: KeySet,
+    /// When rotated-out keys stop being published, by kid.
+    pub retire_at: BTreeMap<String, i64>,
 }
 
 fn config_error(key: String, message: impl Into<String>) -> ConfigError {
@@ -56,6 +61,7 @@ impl Provider {
             fresh_keys: config.fresh_keys,
             issuers: RwLock::new(issuers),
             store: Mutex::new(Store::default()),
+            recorder: Mutex::new(Recorder::default()),
             clock: Arc::new(SystemClock),
         })
     }
@@ -125,6 +131,17 @@ impl Provider {
         self.store.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The request log.
+    pub fn recorder(&self) -> MutexGuard<'_, Recorder> {
+        self.recorder.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Every request received (secrets redacted), oldest first; the last
+    /// [`crate::recorder::CAPACITY`] are kept.
+    pub fn received_requests(&self) -> Vec<RecordedRequest> {
+        self.recorder().all()
+    }
+
     /// The configured public base URL, if any.
     pub fn public_url(&self) -> Option<&str> {
         self.public_url.as_deref()
@@ -158,7 +175,7 @@ impl Provider {
             max_body_bytes: self.max_body_bytes,
             fresh_keys: self.fresh_keys,
             admin_token: self.admin_token.clone(),
-            issuers: issuers.iter().map(|(name, issuer)| (name.clone(), issuer.config.clone())).collect(),
+            issuers: issuers.iter().map(|(name, issuer)| (name.clone(), issuer.to_config(self.now()))).collect(),
             ..Config::default()
         }
     }
@@ -187,7 +204,33 @@ impl Issuer {
                 ));
             }
         }
-        Ok(Self { name: name.to_owned(), config: config.clone(), keys })
+        Ok(Self { name: name.to_owned(), config: config.clone(), keys, retire_at: BTreeMap::new() })
+    }
+
+    /// The keys still published and accepted at `now`: rotated-out keys
+    /// stay until their grace period ends.
+    pub fn active_keys(&self, now: i64) -> KeySet {
+        self.keys.filtered(|key| self.retire_at.get(key.kid().as_str()).is_none_or(|at| *at > now))
+    }
+
+    /// The configuration that reproduces this issuer, keys included (as
+    /// PEM or secret), signer first, retired keys left out.
+    pub fn to_config(&self, now: i64) -> IssuerConfig {
+        let mut config = self.config.clone();
+        let active = self.active_keys(now);
+        let signer = active.signer().map(|key| key.kid().clone());
+        let mut keys: Vec<&SigningKey> = active.keys().iter().collect();
+        keys.sort_by_key(|key| Some(key.kid()) != signer.as_ref());
+        config.keys = keys
+            .into_iter()
+            .map(|key| KeyConfig {
+                alg: key.alg(),
+                kid: Some(key.kid().to_string()),
+                secret: key.hmac_secret().map(|secret| String::from_utf8_lossy(secret).into_owned()),
+                private_key_pem: key.to_pkcs8_pem(),
+            })
+            .collect();
+        config
     }
 
     /// The client with this id.
@@ -245,12 +288,13 @@ impl Issuer {
 /// Builds the key at `index` of an issuer's `keys`.
 pub fn build_key(issuer: &str, index: usize, config: &KeyConfig, fresh: bool) -> Result<SigningKey, ConfigError> {
     let failed = |err: mockidp_core::Error| config_error(format!("issuers.{issuer}.keys.{index}"), err.to_string());
-    let key = match &config.secret {
-        Some(secret) => SigningKey::hmac(config.alg, secret.as_bytes().to_vec()).map_err(failed)?,
-        None if fresh => SigningKey::generate(config.alg).map_err(failed)?,
+    let key = match (&config.secret, &config.private_key_pem) {
+        (Some(secret), _) => SigningKey::hmac(config.alg, secret.as_bytes().to_vec()).map_err(failed)?,
+        (None, Some(pem)) => SigningKey::from_pkcs8_pem(config.alg, pem).map_err(failed)?,
+        (None, None) if fresh => SigningKey::generate(config.alg).map_err(failed)?,
         // Slot per issuer and position: two issuers never share a key; two
         // providers in one process reuse theirs (see ARCHITECTURE.md).
-        None => KeyPool::process().get(&format!("{issuer}/{index}"), config.alg).map_err(failed)?,
+        (None, None) => KeyPool::process().get(&format!("{issuer}/{index}"), config.alg).map_err(failed)?,
     };
     Ok(match &config.kid {
         Some(kid) => key.with_kid(kid.as_str()),

@@ -200,7 +200,7 @@ impl Provider {
             return (record.issuer == issuer.name && record.claims.exp.is_none_or(|exp| exp > now))
                 .then(|| record.claims.clone());
         }
-        let (_, claims) = issuer.keys.verify_compact(token).ok()?;
+        let (_, claims) = issuer.active_keys(now).verify_compact(token).ok()?;
         if claims.exp.is_none_or(|exp| exp <= now) {
             return None;
         }

@@ -41,6 +41,7 @@ pub use mockidp_core::{
     Algorithm, Audience, Claims, Clock, FixedClock, Header, Jwk, JwkSet, ManualClock, SigningKey, SystemClock,
     TokenBuilder,
 };
+pub use mockidp_server::RecordedRequest;
 pub use mockidp_server::config::{
     AccessTokenFormat, ClaimMapping, ClientConfig, Config, GrantType, IssuerConfig, KeyConfig, LoginMode, UserConfig,
 };
@@ -136,6 +137,17 @@ impl MockIdp {
     /// The default issuer's token endpoint.
     pub fn token_endpoint(&self) -> String {
         format!("{}/token", self.issuer())
+    }
+
+    /// The admin API's base URL, `{uri}/_mockidp/admin`.
+    pub fn admin_url(&self) -> String {
+        format!("{}/_mockidp/admin", self.uri)
+    }
+
+    /// Every request the provider received, oldest first, secrets redacted
+    /// (the last 1000 are kept).
+    pub fn received_requests(&self) -> Vec<RecordedRequest> {
+        self.provider.received_requests()
     }
 
     /// The key the default issuer signs with.

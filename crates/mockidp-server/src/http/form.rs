@@ -59,7 +59,9 @@ pub async fn read_form(req: &HttpRequest, mut payload: web::Payload, limit: usiz
         }
         body.extend_from_slice(&chunk);
     }
-    parse_form(&body)
+    let form = parse_form(&body)?;
+    req.extensions_mut().insert(crate::recorder::ParsedForm(form.params.clone()));
+    Ok(form)
 }
 
 /// Parses a form body: UTF-8 only, no repeated parameters, empty values
@@ -161,6 +163,7 @@ pub fn authenticate_client<'a>(
     let realm = &issuer.name;
     let auth = client_auth(req, form, realm)?;
     let client_id = auth.client_id().to_owned();
+    req.extensions_mut().insert(crate::recorder::PresentedClient(client_id.clone()));
     let Some(client) = issuer.client(&client_id) else {
         return Err(OAuthError::invalid_client(realm, format!("unknown client `{client_id}`")));
     };

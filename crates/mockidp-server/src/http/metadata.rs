@@ -137,5 +137,5 @@ pub async fn jwks(name: web::Path<String>, provider: web::Data<Provider>) -> Res
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "application/jwk-set+json"))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .json(issuer.keys.jwks()))
+        .json(issuer.active_keys(provider.now()).jwks()))
 }

@@ -1,5 +1,6 @@
 //! The HTTP surface: routes, handlers and the server itself.
 
+mod admin;
 mod authorize;
 mod device;
 mod error;
@@ -50,15 +51,70 @@ impl Default for ServerOptions {
 /// [`Server`] must be polled (awaited or spawned) to run.
 pub fn serve(listener: TcpListener, provider: Arc<Provider>, options: &ServerOptions) -> std::io::Result<Server> {
     let data = web::Data::from(provider);
-    let mut server =
-        HttpServer::new(move || App::new().app_data(data.clone()).wrap(Logger::new("%r %s %Dms")).configure(routes))
-            .workers(options.workers)
-            .shutdown_timeout(options.shutdown_timeout_secs)
-            .listen(listener)?;
+    let mut server = HttpServer::new(move || {
+        App::new().app_data(data.clone()).wrap_fn(record_request).wrap(Logger::new("%r %s %Dms")).configure(routes)
+    })
+    .workers(options.workers)
+    .shutdown_timeout(options.shutdown_timeout_secs)
+    .listen(listener)?;
     if !options.handle_signals {
         server = server.disable_signals();
     }
     Ok(server.run())
+}
+
+/// Middleware: appends every request but mockidp's own (`/_mockidp/…`) to
+/// the provider's request log, secrets redacted.
+fn record_request<S>(
+    req: actix_web::dev::ServiceRequest,
+    service: &S,
+) -> impl std::future::Future<Output = Result<actix_web::dev::ServiceResponse, actix_web::Error>> + use<S>
+where
+    S: actix_web::dev::Service<
+            actix_web::dev::ServiceRequest,
+            Response = actix_web::dev::ServiceResponse,
+            Error = actix_web::Error,
+        >,
+{
+    use actix_web::HttpMessage as _;
+
+    use crate::recorder::{ParsedForm, PresentedClient, RecordedRequest, redact};
+
+    let provider =
+        (!req.path().starts_with("/_mockidp/")).then(|| req.app_data::<web::Data<Provider>>().cloned()).flatten();
+    let method = req.method().to_string();
+    let path = req.path().to_owned();
+    let query_pairs: Vec<(String, String)> =
+        form_urlencoded::parse(req.query_string().as_bytes()).into_owned().collect();
+    let call = service.call(req);
+    async move {
+        let response = call.await?;
+        if let Some(provider) = provider {
+            let extensions = response.request().extensions();
+            let form = extensions
+                .get::<ParsedForm>()
+                .map(|form| redact(form.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
+                .unwrap_or_default();
+            let query = redact(query_pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            let client_id = extensions
+                .get::<PresentedClient>()
+                .map(|client| client.0.clone())
+                .or_else(|| form.get("client_id").cloned())
+                .or_else(|| query.get("client_id").cloned());
+            drop(extensions);
+            let status = response.status().as_u16();
+            provider.recorder().push(RecordedRequest {
+                method,
+                path,
+                query,
+                form,
+                client_id,
+                status,
+                at: provider.now(),
+            });
+        }
+        Ok(response)
+    }
 }
 
 /// Registers every route; usable in any actix `App`.
@@ -66,6 +122,7 @@ pub fn routes(config: &mut ServiceConfig) {
     config
         .route("/", web::get().to(index))
         .route("/_mockidp/health", web::get().to(health))
+        .configure(admin::routes)
         .route("/.well-known/oauth-authorization-server/{issuer}", web::get().to(metadata::discovery))
         .route("/.well-known/openid-configuration/{issuer}", web::get().to(metadata::discovery))
         .route("/{issuer}/.well-known/openid-configuration", web::get().to(metadata::discovery))

@@ -401,14 +401,14 @@ impl Context<'_> {
     /// whose `aud` names this issuer or its token endpoint.
     fn jwt_bearer(&self) -> Result<Value, OAuthError> {
         let assertion = self.form.get("assertion").ok_or_else(|| OAuthError::invalid_request("missing `assertion`"))?;
+        let now = self.provider.now();
         let names = self.provider.issuer_names();
         let claims = names
             .iter()
             .filter_map(|name| self.provider.issuer(name))
-            .find_map(|issuer| issuer.keys.verify_compact(assertion).ok())
+            .find_map(|issuer| issuer.active_keys(now).verify_compact(assertion).ok())
             .map(|(_, claims)| claims)
             .ok_or_else(|| invalid_grant("the assertion is not signed by a key of this server"))?;
-        let now = self.provider.now();
         match claims.exp {
             None => return Err(invalid_grant("the assertion has no `exp` (RFC 7523 §3)")),
             Some(exp) if exp <= now => return Err(invalid_grant("the assertion expired")),

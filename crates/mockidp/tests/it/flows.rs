@@ -29,7 +29,7 @@ pub fn oidc_issuer(alg: Algorithm) -> IssuerConfig {
     };
     let alice = UserConfig { claims: serde_json::from_value(json!({"roles": ["admin"]})).unwrap(), password: None };
     IssuerConfig {
-        keys: vec![KeyConfig { alg, kid: None, secret: None }],
+        keys: vec![KeyConfig::generated(alg)],
         login: LoginMode::Auto,
         users: BTreeMap::from([("alice".into(), alice), ("bob".into(), UserConfig::default())]),
         clients: BTreeMap::from([("web".into(), web)]),

@@ -1,6 +1,7 @@
 //! End-to-end tests of the provider through the test helper: real socket,
 //! real keys, real JWTs, checked by independent verifiers.
 
+mod admin;
 mod browser;
 mod discovery;
 mod flows;

@@ -19,7 +19,7 @@ pub fn issuer_with(alg: Algorithm, secret: Option<&str>) -> IssuerConfig {
         ..ClientConfig::default()
     };
     IssuerConfig {
-        keys: vec![KeyConfig { alg, kid: None, secret: secret.map(str::to_owned) }],
+        keys: vec![KeyConfig { secret: secret.map(str::to_owned), ..KeyConfig::generated(alg) }],
         clients: BTreeMap::from([(CLIENT.to_owned(), client)]),
         ..IssuerConfig::default()
     }

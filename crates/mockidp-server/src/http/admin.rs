@@ -1,0 +1,467 @@
+//! The admin API under `/_mockidp/admin`: change issuers, users, clients,
+//! claim mappings and keys at run time; mint any token; read the request
+//! log; export the configuration that reproduces the current state.
+
+use actix_web::{
+    HttpRequest, HttpResponse,
+    http::{StatusCode, header},
+    web::{self, ServiceConfig},
+};
+use futures_util::StreamExt as _;
+use mockidp_core::{Algorithm, Audience, KeyId, SigningKey, TokenBuilder};
+use serde::{Deserialize, de::DeserializeOwned};
+use serde_json::{Map, Value, json};
+
+use super::{ErrorCode, OAuthError, request_base, userinfo::bearer_token};
+use crate::{
+    Issuer, Provider,
+    config::{ClaimMapping, ClientConfig, ConfigError, IssuerConfig, KeyConfig, UserConfig, validate_issuer},
+    provider::build_key,
+};
+
+/// Registers the admin routes.
+pub fn routes(config: &mut ServiceConfig) {
+    config.service(
+        web::scope("/_mockidp/admin")
+            .route("/config", web::get().to(export))
+            .route("/requests", web::get().to(requests))
+            .route("/requests", web::delete().to(clear_requests))
+            .route("/issuers/{issuer}", web::put().to(put_issuer))
+            .route("/issuers/{issuer}", web::delete().to(delete_issuer))
+            .route("/issuers/{issuer}/tokens", web::post().to(mint))
+            .route("/issuers/{issuer}/users/{user}", web::put().to(put_user))
+            .route("/issuers/{issuer}/users/{user}", web::delete().to(delete_user))
+            .route("/issuers/{issuer}/clients/{client}", web::put().to(put_client))
+            .route("/issuers/{issuer}/clients/{client}", web::delete().to(delete_client))
+            .route("/issuers/{issuer}/claim_mappings", web::put().to(put_claim_mappings))
+            .route("/issuers/{issuer}/keys", web::post().to(add_key))
+            .route("/issuers/{issuer}/keys/rotate", web::post().to(rotate_keys))
+            .route("/issuers/{issuer}/keys/{kid}", web::delete().to(retire_key))
+            .default_service(web::to(|req: HttpRequest| async move {
+                Err::<HttpResponse, _>(OAuthError::new(
+                    ErrorCode::NotFound,
+                    format!("no admin endpoint `{} {}`", req.method(), req.path()),
+                ))
+            })),
+    );
+}
+
+/// Refuses the request unless it carries the configured admin token.
+fn guard(req: &HttpRequest, provider: &Provider) -> Result<(), OAuthError> {
+    let Some(expected) = provider.admin_token() else { return Ok(()) };
+    let token = bearer_token(req, "mockidp-admin")?;
+    if mockidp_core::ClientSecret::new(expected).matches(token) {
+        Ok(())
+    } else {
+        Err(OAuthError::bearer("mockidp-admin", ErrorCode::InvalidToken, "wrong admin token"))
+    }
+}
+
+/// Reads a JSON body of type `T`; mistakes name line, column and field.
+async fn json_body<T: DeserializeOwned>(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<T, OAuthError> {
+    let essence = actix_web::HttpMessage::content_type(req);
+    if !essence.is_empty() && !essence.eq_ignore_ascii_case("application/json") {
+        return Err(OAuthError::invalid_request(format!(
+            "expected a body of type `application/json`, found `{essence}`"
+        )));
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|err| OAuthError::invalid_request(format!("the request body could not be read: {err}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(OAuthError::payload_too_large(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let body = if body.is_empty() { &b"{}"[..] } else { &body[..] };
+    serde_json::from_slice(body).map_err(|err| OAuthError::invalid_request(format!("invalid JSON body: {err}")))
+}
+
+fn config_error(err: ConfigError) -> OAuthError {
+    OAuthError::invalid_request(err.to_string())
+}
+
+fn ok(body: Value) -> HttpResponse {
+    HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(body)
+}
+
+/// Applies `change` to the issuer `name` after the guard; 404 for no such issuer.
+fn change_issuer<T>(
+    provider: &Provider,
+    name: &str,
+    change: impl FnOnce(&mut Issuer) -> Result<T, ConfigError>,
+) -> Result<T, OAuthError> {
+    provider.update_issuer(name, change).ok_or_else(|| OAuthError::unknown_issuer(name))?.map_err(config_error)
+}
+
+/// `GET /_mockidp/admin/config?format=toml|yaml|json`.
+async fn export(req: HttpRequest, provider: web::Data<Provider>) -> Result<HttpResponse, OAuthError> {
+    guard(&req, &provider)?;
+    let query = super::form::parse_form(req.query_string().as_bytes())?;
+    let config = provider.to_config();
+    let (content_type, text) = match query.get("format").unwrap_or("toml") {
+        "toml" => ("application/toml", toml::to_string_pretty(&config).map_err(|err| export_failed(&err))?),
+        "yaml" => ("application/yaml", serde_saphyr::to_string(&config).map_err(|err| export_failed(&err))?),
+        "json" => ("application/json", serde_json::to_string_pretty(&config).map_err(|err| export_failed(&err))?),
+        other => {
+            return Err(OAuthError::invalid_request(format!(
+                "unknown format `{other}`, expected `toml`, `yaml` or `json`"
+            )));
+        }
+    };
+    Ok(HttpResponse::Ok().insert_header((header::CONTENT_TYPE, content_type)).body(text))
+}
+
+fn export_failed(err: &dyn std::fmt::Display) -> OAuthError {
+    log::error!("exporting the configuration failed: {err}");
+    OAuthError::new(ErrorCode::ServerError, "the configuration could not be serialised; see the mockidp log")
+}
+
+/// `GET /_mockidp/admin/requests`.
+async fn requests(req: HttpRequest, provider: web::Data<Provider>) -> Result<HttpResponse, OAuthError> {
+    guard(&req, &provider)?;
+    Ok(ok(json!(provider.received_requests())))
+}
+
+/// `DELETE /_mockidp/admin/requests`.
+async fn clear_requests(req: HttpRequest, provider: web::Data<Provider>) -> Result<HttpResponse, OAuthError> {
+    guard(&req, &provider)?;
+    provider.recorder().clear();
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `PUT /_mockidp/admin/issuers/{issuer}`: create or replace an issuer.
+async fn put_issuer(
+    req: HttpRequest,
+    name: web::Path<String>,
+    payload: web::Payload,
+    provider: web::Data<Provider>,
+) -> Result<HttpResponse, OAuthError> {
+    guard(&req, &provider)?;
+    let config: IssuerConfig = json_body(&req, payload, provider.max_body_bytes()).await?;
+    validate_issuer(&name, &config).map_err(config_error)?;
+    let issuer = Issuer::from_config(&name, &config, provider.fresh_keys()).map_err(config_error)?;
+    let created = provider.issuer(&name).is_none();
+    let url = issuer.issuer_url(&request_base(&req, &provider));
+    provider.put_issuer(issuer);
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok(HttpResponse::build(status).json(json!({ "issuer": url })))
+}
+
+/// `DELETE /_mockidp/admin/issuers/{issuer}`.
+async fn delete_issuer(
+    req: HttpRequest,
+    name: web::Path<String>,
+    provider: web::Data<Provider>,
+) -> Result<HttpResponse, OAuthError> {
+    guard(&req, &provider)?;
+    if !provider.remove_issuer(&name) {
+        return Err(OAuthError::unknown_issuer(&name));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Re-validates an issuer after a change to its configuration.
+fn revalidate(issuer: &Issuer) -> Result<(), ConfigError> {
+    validate_issuer(&issuer.name, &issuer.config)?;
+    for (client_id, client) in &issuer.config.clients {
+        if let Some(alg) = client.signing_alg
+            && issuer.keys.for_alg(alg).is_none()
+        {
+            return Err(ConfigError {
+                origin: "admin API".into(),
+                position: None,
+                key: Some(format!("issuers.{}.clients.{client_id}.signing_alg", issuer.name)),
+                message: format!("the issuer has no `{alg}` key; add one first"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `PUT /_mockidp/admin/issuers/{issuer}/users/{user}`.
+async fn put_user(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+    provider: web::Data<Provider>,
+) -> Result<HttpResponse, OAuthError> {
+    guard(&req, &provider)?;
+    let (name, user_name) = path.into_inner();
+    let user: UserConfig = json_body(&req, payload, provider.max_body_bytes()).await?;
+    change_issuer(&provider, &name, |issuer| {
+        issuer.config.users.insert(user_name.clone(), user);
+        revalidate(issuer)
+    })?;
+    Ok(ok(json!({ "user": user_name })))
+}
+
+/// `DELETE /_mockidp/admin/issuers/{issuer}/users/{user}`.
+async fn delete_user(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    provider: web::Data<Provider>,
+) -> Result<HttpResponse, OAuthError> {
+    guard(&req, &provider)?;
+    let (name, user_name) = path.into_inner();
+    let removed = change_issuer(&provider, &name, |issuer| {
+        let removed = issuer.config.users.remove(&user_name).is_some();
+        if issuer.config.default_user.as_deref() == Some(user_name.as_str()) {
+            issuer.config.default_user = None;
+        }
+        Ok(removed)
+    })?;
+    if !removed {
+        return Err(OAuthError::new(ErrorCode::NotFound, format!("no user `{user_name}` in issuer `{name}`")));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `PUT /_mockidp/admin/issuers/{issuer}/clients/{client}`.
+async fn put_client(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+    provider: web::Data<Provider>,
+) -> Result<HttpResponse, OAuthError> {
+    guard(&req, &provider)?;
+    let (name, client_id) = path.into_inner();
+    let client: ClientConfig = json_body(&req, payload, provider.max_body_bytes()).await?;
+    change_issuer(&provider, &name, |issuer| {
+        issuer.config.clients.insert(client_id.clone(), client);
+        revalidate(issuer)
+    })?;
+    Ok(ok(json!({ "client_id": client_id })))
+}
+
+/// `DELETE /_mockidp/admin/issuers/{issuer}/clients/{client}`.
+async fn delete_client(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    provider: web::Data<Provider>,
+) -> Result<HttpResponse, OAuthError> {
+    guard(&req, &provider)?;
+    let (name, client_id) = path.into_inner();
+    let removed = change_issuer(&provider, &name, |issuer| Ok(issuer.config.clients.remove(&client_id).is_some()))?;
+    if !removed {
+        return Err(OAuthError::new(ErrorCode::NotFound, format!("no client `{client_id}` in issuer `{name}`")));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `PUT /_mockidp/admin/issuers/{issuer}/claim_mappings`: replaces the list.
+async fn put_claim_mappings(
+    req: HttpRequest,
+    name: web::Path<String>,
+    payload: web::Payload,
+    provider: web::Data<Provider>,
+) -> Result<HttpResponse, OAuthError> {
+    guard(&req, &provider)?;
+    let mappings: Vec<ClaimMapping> = json_body(&req, payload, provider.max_body_bytes()).await?;
+    let count = mappings.len();
+    change_issuer(&provider, &name, |issuer| {
+        issuer.config.claim_mappings = mappings;
+        Ok(())
+    })?;
+    Ok(ok(json!({ "claim_mappings": count })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddKey {
+    #[serde(flatten)]
+    key: KeyConfig,
+    /// Make it the signer at once.
+    #[serde(default)]
+    signer: bool,
+}
+
+/// `POST /_mockidp/admin/issuers/{issuer}/keys`: publish another key.
+async fn add_key(
+    req: HttpRequest,
+    name: web::Path<String>,
+    payload: web::Payload,
+    provider: web::Data<Provider>,
+) -> Result<HttpResponse, OAuthError> {
+    guard(&req, &provider)?;
+    let request: AddKey = json_body(&req, payload, provider.max_body_bytes()).await?;
+    let kid = change_issuer(&provider, &name, |issuer| {
+        let index = issuer.keys.keys().len();
+        // Keys added at run time are always new: the pool's slots belong to startup keys.
+        let key = build_key(&issuer.name, index, &request.key, true)?;
+        let kid = key.kid().clone();
+        if issuer.keys.get(&kid).is_some() {
+            return Err(ConfigError {
+                origin: "admin API".into(),
+                position: None,
+                key: Some("kid".into()),
+                message: format!("the issuer already has a key `{kid}`"),
+            });
+        }
+        issuer.keys.push(key);
+        if request.signer {
+            issuer.keys.set_signer(&kid);
+        }
+        Ok(kid)
+    })?;
+    Ok(HttpResponse::Created().json(json!({ "kid": kid.as_str(), "signer": request.signer })))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct Rotate {
+    /// Algorithm of the new key; the current signer's when unset.
+    alg: Option<Algorithm>,
+    /// How long the old signer stays published, in seconds (default 3600).
+    grace_secs: Option<u64>,
+}
+
+/// `POST /_mockidp/admin/issuers/{issuer}/keys/rotate`: a new signer; the
+/// old one stays published for the grace period, then is retired.
+async fn rotate_keys(
+    req: HttpRequest,
+    name: web::Path<String>,
+    payload: web::Payload,
+    provider: web::Data<Provider>,
+) -> Result<HttpResponse, OAuthError> {
+    guard(&req, &provider)?;
+    let request: Rotate = json_body(&req, payload, provider.max_body_bytes()).await?;
+    let now = provider.now();
+    let grace = i64::try_from(request.grace_secs.unwrap_or(3600)).unwrap_or(i64::MAX);
+    let (new_kid, old_kid) = change_issuer(&provider, &name, |issuer| {
+        let old = issuer.signer().clone();
+        let alg = request.alg.unwrap_or(old.alg());
+        let key = SigningKey::generate(alg).map_err(|err| ConfigError {
+            origin: "admin API".into(),
+            position: None,
+            key: Some("alg".into()),
+            message: err.to_string(),
+        })?;
+        let kid = key.kid().clone();
+        issuer.keys.push(key);
+        issuer.keys.set_signer(&kid);
+        issuer.retire_at.insert(old.kid().to_string(), now.saturating_add(grace));
+        Ok((kid, old.kid().clone()))
+    })?;
+    Ok(ok(json!({ "kid": new_kid.as_str(), "retiring": old_kid.as_str(), "retire_at": now.saturating_add(grace) })))
+}
+
+/// `DELETE /_mockidp/admin/issuers/{issuer}/keys/{kid}`: retire a key now.
+async fn retire_key(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    provider: web::Data<Provider>,
+) -> Result<HttpResponse, OAuthError> {
+    guard(&req, &provider)?;
+    let (name, kid) = path.into_inner();
+    let outcome = change_issuer(&provider, &name, |issuer| {
+        let kid = KeyId::new(kid.clone());
+        if issuer.signer().kid() == &kid {
+            return Ok(Err("the key signs new tokens; rotate to another signer first"));
+        }
+        if !issuer.keys.remove(&kid) {
+            return Ok(Err("no such key"));
+        }
+        issuer.retire_at.remove(kid.as_str());
+        Ok(Ok(()))
+    })?;
+    match outcome {
+        Ok(()) => Ok(HttpResponse::NoContent().finish()),
+        Err(reason) => Err(OAuthError::invalid_request(format!("cannot retire key `{kid}`: {reason}"))),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct MintRequest {
+    /// Client whose defaults (audience, claims, signing algorithm) apply; the first client when unset.
+    client_id: Option<String>,
+    /// `sub`; the client id when unset.
+    sub: Option<String>,
+    /// `aud`: a string or an array.
+    aud: Option<Audience>,
+    /// `scope`.
+    scope: Option<String>,
+    /// Any other claims; registered names replace the defaults, `null` removes one.
+    claims: Map<String, Value>,
+    /// Header parameters (`kid`, `typ`, `jku`, `crit`, …).
+    header: Map<String, Value>,
+    /// Sign with the issuer's key of this algorithm.
+    alg: Option<Algorithm>,
+    /// Lifetime in seconds when `exp` is not given.
+    lifetime_secs: Option<i64>,
+}
+
+/// `POST /_mockidp/admin/issuers/{issuer}/tokens`: mint any token.
+async fn mint(
+    req: HttpRequest,
+    name: web::Path<String>,
+    payload: web::Payload,
+    provider: web::Data<Provider>,
+) -> Result<HttpResponse, OAuthError> {
+    guard(&req, &provider)?;
+    let request: MintRequest = json_body(&req, payload, provider.max_body_bytes()).await?;
+    let issuer = provider.issuer(&name).ok_or_else(|| OAuthError::unknown_issuer(&name))?;
+    let default_client = ClientConfig::default();
+    let (client_id, client) = match &request.client_id {
+        Some(id) => (id.clone(), issuer.client(id).unwrap_or(&default_client)),
+        None => issuer
+            .config
+            .clients
+            .iter()
+            .next()
+            .map_or(("mockidp".to_owned(), &default_client), |(id, client)| (id.clone(), client)),
+    };
+    let key = match request.alg {
+        Some(alg) => issuer
+            .keys
+            .for_alg(alg)
+            .ok_or_else(|| OAuthError::invalid_request(format!("issuer `{name}` has no `{alg}` key")))?,
+        None => issuer.signer_for(client),
+    };
+    let audience = request.aud.clone().unwrap_or_else(|| {
+        Audience::from_list(if client.audience.is_empty() {
+            vec![issuer.config.default_audience.clone()]
+        } else {
+            client.audience.clone()
+        })
+    });
+    let mut builder = TokenBuilder::new(key)
+        .with_typ("at+jwt")
+        .with_clock(provider.clock())
+        .with_lifetime_secs(
+            request.lifetime_secs.unwrap_or(i64::try_from(issuer.config.access_token_lifetime_secs).unwrap_or(3600)),
+        )
+        .with_issuer(issuer.issuer_url(&request_base(&req, &provider)))
+        .with_subject(request.sub.clone().unwrap_or_else(|| client_id.clone()))
+        .with_audience(audience);
+    let invalid = |err: mockidp_core::Error| OAuthError::invalid_request(err.to_string());
+    for (claim, value) in &client.claims {
+        builder = builder.with_claim(claim, value.clone()).map_err(invalid)?;
+    }
+    builder = builder.with_claim("client_id", json!(client_id)).map_err(invalid)?;
+    if let Some(scope) = &request.scope {
+        builder = builder.with_scope(scope);
+    }
+    for (claim, value) in &request.claims {
+        builder = if value.is_null() {
+            builder.without_claim(claim)
+        } else {
+            builder.with_claim(claim, value.clone()).map_err(invalid)?
+        };
+    }
+    for (param, value) in &request.header {
+        if param == "alg" {
+            return Err(OAuthError::invalid_request("set `alg` at the top level; the header `alg` follows the key"));
+        }
+        builder = builder.with_header_param(param, value.clone()).map_err(invalid)?;
+    }
+    let claims = builder.finished_claims().map_err(invalid)?;
+    let token = builder.with_claims(claims.clone()).sign().map_err(invalid)?;
+    Ok(ok(json!({ "token": token, "claims": claims })))
+}
