@@ -150,15 +150,28 @@ fn print_banner(config: &Config, provider: &Provider, address: SocketAddr) {
     let _ = writeln!(out, "listening on http://{address}");
     let mut example = None;
     for (name, issuer) in &config.issuers {
+        let issuer_url = issuer.issuer_url.clone().unwrap_or_else(|| format!("{base}/{name}"));
         let _ = writeln!(out);
-        let _ = writeln!(out, "issuer `{name}`: {base}/{name}");
+        let _ = writeln!(out, "issuer `{name}`: {issuer_url}");
         let _ = writeln!(out, "  discovery: {base}/{name}/.well-known/openid-configuration");
+        let login = match issuer.login {
+            mockidp_server::config::LoginMode::Form => "login page",
+            mockidp_server::config::LoginMode::Auto => "headless (login_hint or default user)",
+        };
+        let users: Vec<&str> = issuer.users.keys().map(String::as_str).collect();
+        if users.is_empty() {
+            let _ = writeln!(out, "  login: {login}; no users (type any subject on the login page)");
+        } else {
+            let _ = writeln!(out, "  login: {login}; users: {}", users.join(", "));
+        }
         for (client_id, client) in &issuer.clients {
             let grants: Vec<&str> = client.grant_types.iter().map(|grant| grant.as_str()).collect();
             match &client.secret {
                 Some(secret) => {
                     let _ = writeln!(out, "  client: {client_id} / {secret} ({})", grants.join(", "));
-                    example.get_or_insert_with(|| (name.clone(), client_id.clone(), secret.clone()));
+                    if client.grant_types.contains(&mockidp_server::config::GrantType::ClientCredentials) {
+                        example.get_or_insert_with(|| (name.clone(), client_id.clone(), secret.clone()));
+                    }
                 }
                 None => {
                     let _ = writeln!(out, "  client: {client_id}, public ({})", grants.join(", "));
@@ -166,6 +179,10 @@ fn print_banner(config: &Config, provider: &Provider, address: SocketAddr) {
             }
         }
     }
+    let _ = writeln!(out);
+    let protection =
+        if config.admin_token.is_some() { "bearer token required" } else { "open: set admin_token to protect it" };
+    let _ = writeln!(out, "admin API: {base}/_mockidp/admin ({protection})");
     if let Some((issuer, client_id, secret)) = example {
         let _ = writeln!(out);
         let _ = writeln!(out, "get a token:");

@@ -64,7 +64,13 @@ impl Provider {
         };
         let subject = issue.authorization.as_ref().map_or(issue.client_id, |a| a.identity.sub.as_str());
         let scope = issue.scopes.join(" ");
-        let mapped = mapped_claims(&config.claim_mappings, &issue.params, issue.client_id, subject, &scope);
+        // Mappings see the token request's parameters and, for grants whose
+        // scope was fixed earlier (a code, a refresh token), the granted scope.
+        let mut params = issue.params.clone();
+        if !params.iter().any(|(name, _)| name == "scope") {
+            params.push(("scope".to_owned(), scope.clone()));
+        }
+        let mapped = mapped_claims(&config.claim_mappings, &params, issue.client_id, subject, &scope);
 
         // The access token.
         let audience = issue.audience.clone().unwrap_or_else(|| {

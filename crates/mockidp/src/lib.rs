@@ -119,24 +119,34 @@ impl MockIdp {
         self.issuer_url(&self.default_issuer)
     }
 
-    /// The URL of the issuer named `name`.
+    /// The identifier of the issuer named `name`: its `issuer_url` when
+    /// configured, else `{uri}/{name}`.
     pub fn issuer_url(&self, name: &str) -> String {
+        match self.provider.issuer(name) {
+            Some(issuer) => issuer.issuer_url(&self.uri),
+            None => format!("{}/{name}", self.uri),
+        }
+    }
+
+    /// Where the issuer named `name` is served: `{uri}/{name}`, whatever its
+    /// `issuer_url` says.
+    pub fn endpoint_base(&self, name: &str) -> String {
         format!("{}/{name}", self.uri)
     }
 
     /// The default issuer's discovery document URL.
     pub fn discovery_url(&self) -> String {
-        format!("{}/.well-known/openid-configuration", self.issuer())
+        format!("{}/.well-known/openid-configuration", self.endpoint_base(&self.default_issuer))
     }
 
     /// The default issuer's JWKS URL.
     pub fn jwks_uri(&self) -> String {
-        format!("{}/jwks", self.issuer())
+        format!("{}/jwks", self.endpoint_base(&self.default_issuer))
     }
 
     /// The default issuer's token endpoint.
     pub fn token_endpoint(&self) -> String {
-        format!("{}/token", self.issuer())
+        format!("{}/token", self.endpoint_base(&self.default_issuer))
     }
 
     /// The admin API's base URL, `{uri}/_mockidp/admin`.

@@ -17,7 +17,7 @@ use std::{net::TcpListener, sync::Arc};
 use actix_web::{
     App, HttpRequest, HttpResponse, HttpServer,
     dev::Server,
-    middleware::Logger,
+    middleware::{Logger, NormalizePath},
     web::{self, ServiceConfig},
 };
 use serde_json::json;
@@ -52,7 +52,14 @@ impl Default for ServerOptions {
 pub fn serve(listener: TcpListener, provider: Arc<Provider>, options: &ServerOptions) -> std::io::Result<Server> {
     let data = web::Data::from(provider);
     let mut server = HttpServer::new(move || {
-        App::new().app_data(data.clone()).wrap_fn(record_request).wrap(Logger::new("%r %s %Dms")).configure(routes)
+        App::new()
+            .app_data(data.clone())
+            .wrap_fn(record_request)
+            // `/default/` and `//default//jwks` reach `/default/...`: client
+            // libraries disagree about trailing slashes on issuers.
+            .wrap(NormalizePath::trim())
+            .wrap(Logger::new("%r %s %Dms"))
+            .configure(routes)
     })
     .workers(options.workers)
     .shutdown_timeout(options.shutdown_timeout_secs)

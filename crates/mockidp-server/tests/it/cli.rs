@@ -156,3 +156,45 @@ async fn a_busy_port_is_a_clear_error() {
     let stderr = failure(mockidp().args(["--port", &port])).await;
     assert!(stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")), "{stderr}");
 }
+
+/// docker-compose: the browser reaches the provider as `localhost:8080`, the
+/// API container as `mockidp:8080`. With `issuer_url` set, both see one
+/// `iss`, and each gets endpoints on the host name it used.
+#[tokio::test]
+async fn behind_two_host_names_the_issuer_stays_fixed_and_endpoints_follow_the_host() {
+    let path = write_temp("compose.toml", "[issuers.default]\nissuer_url = \"http://mockidp:8080/default\"\n");
+    let mut child = mockidp().args(["--port", "0", "--config"]).arg(&path).spawn().unwrap();
+    let (_, curl) = read_banner(&mut child).await;
+    let token_url = curl.split_whitespace().last().unwrap().to_owned();
+    let base = token_url.trim_end_matches("/default/token").to_owned();
+    let http = reqwest::Client::new();
+
+    for host in ["localhost:8080", "mockidp:8080"] {
+        let document: Value = http
+            .get(format!("{base}/default/.well-known/openid-configuration"))
+            .header("host", host)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(document["issuer"], "http://mockidp:8080/default", "via {host}");
+        assert_eq!(document["authorization_endpoint"], format!("http://{host}/default/authorize"), "via {host}");
+
+        let token: Value = http
+            .post(&token_url)
+            .header("host", host)
+            .basic_auth("demo-client", Some("demo-secret"))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let claims =
+            jsonwebtoken::dangerous::insecure_decode::<Value>(token["access_token"].as_str().unwrap()).unwrap().claims;
+        assert_eq!(claims["iss"], "http://mockidp:8080/default", "via {host}");
+    }
+}

@@ -69,3 +69,39 @@ async fn an_unknown_issuer_is_a_json_404() {
         assert!(body["error_description"].as_str().unwrap().contains("`nope`"), "{path}: {body}");
     }
 }
+
+#[tokio::test]
+async fn trailing_and_doubled_slashes_reach_the_same_endpoints() {
+    let idp = MockIdp::start().await;
+    for path in ["default/.well-known/openid-configuration/", "/default//jwks", "default/jwks/"] {
+        let response = http().get(format!("{}/{path}", idp.uri())).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_fixed_issuer_url_is_the_iss_of_every_token() {
+    let mut config = mockidp::Config::embedded_default();
+    config.issuers.get_mut("default").unwrap().issuer_url = Some("http://mockidp:8080/default".into());
+    let idp = MockIdp::builder().with_config(config).start().await;
+
+    let document: Value = http()
+        .get(format!("{}/default/.well-known/openid-configuration", idp.uri()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let fetched = client_credentials(&format!("{}/default", idp.uri()), "demo-client", "demo-secret", None).await;
+    let minted = idp.token().sign().unwrap();
+
+    assert_eq!(idp.issuer(), "http://mockidp:8080/default");
+    assert_eq!(document["issuer"], "http://mockidp:8080/default");
+    assert_eq!(document["token_endpoint"], format!("{}/default/token", idp.uri()), "endpoints stay reachable");
+    assert_eq!(
+        crate::support::segment_json(fetched["access_token"].as_str().unwrap(), 1)["iss"],
+        "http://mockidp:8080/default"
+    );
+    assert_eq!(crate::support::segment_json(&minted, 1)["iss"], "http://mockidp:8080/default");
+}

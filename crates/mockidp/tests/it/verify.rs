@@ -138,3 +138,27 @@ async fn client_claims_replace_registered_ones_instead_of_duplicating_them() {
     assert_eq!(claims["sub"], json!("service-account-7"));
     assert_eq!(claims["tenant"], json!("acme"));
 }
+
+#[tokio::test]
+async fn a_client_can_ask_for_another_algorithm_of_its_issuer() {
+    let mut issuer = issuer_with(Algorithm::RS256, None);
+    issuer.keys.push(mockidp::KeyConfig::generated(Algorithm::EdDSA));
+    issuer.clients.get_mut(CLIENT).unwrap().signing_alg = Some(Algorithm::EdDSA);
+    let idp = MockIdp::builder().with_issuer("mixed", issuer).start().await;
+    let issuer_url = idp.issuer_url("mixed");
+
+    let token = client_credentials(&issuer_url, CLIENT, SECRET, None).await;
+    let token = token["access_token"].as_str().unwrap();
+
+    assert_eq!(segment_json(token, 0)["alg"], json!("EdDSA"));
+    verify_with_jwks(token, &issuer_url, Jwa::EdDSA, AUDIENCE).await;
+    assert_eq!(fetch_jwks(&issuer_url).await.keys.len(), 2, "both keys are published");
+}
+
+#[tokio::test]
+async fn a_signing_alg_without_a_key_is_a_config_error() {
+    let mut issuer = issuer_with(Algorithm::RS256, None);
+    issuer.clients.get_mut(CLIENT).unwrap().signing_alg = Some(Algorithm::ES384);
+    let err = MockIdp::builder().with_issuer("broken", issuer).try_start().await.unwrap_err();
+    assert!(err.to_string().contains("the issuer has no `ES384` key"), "{err}");
+}
