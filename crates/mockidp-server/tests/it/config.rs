@@ -171,3 +171,21 @@ fn an_unknown_login_mode_is_refused_with_the_choices() {
         )
     );
 }
+
+/// The README's full example is documentation users copy: it must load, and
+/// it must build a provider.
+#[test]
+fn the_readme_example_config_loads() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let after_marker = readme.split("<!-- config-example").nth(1).expect("the README marks its config example");
+    let block = after_marker.split("```toml\n").nth(1).unwrap().split("\n```").next().unwrap();
+    let path = write_temp("readme.toml", block);
+
+    let config = Config::load(Some(&path), &Overrides::default()).unwrap_or_else(|err| panic!("{err}"));
+    mockidp_server::Provider::from_config(&config).unwrap_or_else(|err| panic!("{err}"));
+
+    let issuer = &config.issuers["default"];
+    assert_eq!(issuer.keys.len(), 3);
+    assert_eq!(issuer.claim_mappings.len(), 1);
+    assert_eq!(issuer.clients["demo-client"].signing_alg, Some(Algorithm::ES256));
+}
