@@ -198,6 +198,38 @@ impl Provider {
         Ok(Value::Object(response))
     }
 
+    /// The ID token the hybrid flow returns from the authorization endpoint:
+    /// `c_hash` binds it to the code (OpenID Connect Core §3.3.2.11).
+    pub fn front_channel_id_token(
+        &self,
+        issuer: &Issuer,
+        issuer_url: &str,
+        client_id: &str,
+        client: &ClientConfig,
+        authorization: &Authorization,
+        code: &str,
+    ) -> Result<String, OAuthError> {
+        let key = issuer.signer_for(client);
+        let mut id = TokenBuilder::new(key)
+            .with_clock(self.clock())
+            .with_lifetime_secs(secs(issuer.config.id_token_lifetime_secs))
+            .with_issuer(issuer_url)
+            .with_subject(authorization.identity.sub.clone())
+            .with_audience(Audience::one(client_id))
+            .without_claim("jti");
+        let claims = id.claims_mut();
+        claims.extra.insert("auth_time".into(), json!(authorization.auth_time));
+        claims.extra.insert("azp".into(), json!(client_id));
+        claims.extra.insert("c_hash".into(), json!(key.alg().half_hash(code)));
+        if let Some(nonce) = &authorization.nonce {
+            claims.extra.insert("nonce".into(), json!(nonce));
+        }
+        if let Some(acr) = &authorization.acr {
+            claims.extra.insert("acr".into(), json!(acr));
+        }
+        id.sign().map_err(signing_failed)
+    }
+
     /// The claims of a token this issuer issued and that is still good:
     /// signature (or opaque record), `exp`, not revoked.
     pub fn active_claims(&self, issuer: &Issuer, token: &str) -> Option<Claims> {

@@ -43,8 +43,16 @@ const PARAMS: [&str; 14] = [
 struct Reply {
     redirect_uri: String,
     state: Option<String>,
-    form_post: bool,
+    mode: ResponseMode,
     iss: String,
+}
+
+/// How the response travels back (OAuth 2.0 Multiple Response Types §2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ResponseMode {
+    Query,
+    Fragment,
+    FormPost,
 }
 
 impl Reply {
@@ -54,11 +62,13 @@ impl Reply {
         }
         // RFC 9207: tell the client which issuer answered (mix-up defence).
         params.push(("iss".into(), self.iss.clone()));
-        if self.form_post {
-            return html::form_post(&self.redirect_uri, &params);
-        }
+        let separator = match self.mode {
+            ResponseMode::FormPost => return html::form_post(&self.redirect_uri, &params),
+            ResponseMode::Fragment => '#',
+            ResponseMode::Query if self.redirect_uri.contains('?') => '&',
+            ResponseMode::Query => '?',
+        };
         let query: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(&params).finish();
-        let separator = if self.redirect_uri.contains('?') { '&' } else { '?' };
         HttpResponse::Found()
             .insert_header((header::LOCATION, format!("{}{separator}{query}", self.redirect_uri)))
             .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -148,15 +158,29 @@ async fn authorize(
     let form = &request.form;
 
     // From here on the redirect URI is trusted: errors go back to the client.
-    match form.get("response_type") {
-        Some("code") => {}
-        Some(other) => {
+    let hybrid = match form.get("response_type").map(response_type_words).as_deref() {
+        Some(["code"]) => false,
+        // The hybrid flow: an ID token with `c_hash` comes back with the code.
+        Some(["code", "id_token"]) => true,
+        Some(_) => {
             return reply.error(
                 "unsupported_response_type",
-                &format!("response_type `{other}` is not served, expected `code`"),
+                &format!(
+                    "response_type `{}` is not served, expected `code` or `code id_token`",
+                    form.get("response_type").unwrap_or_default()
+                ),
             );
         }
         None => return reply.error("invalid_request", "missing `response_type`"),
+    };
+    if hybrid && reply.mode == ResponseMode::Query {
+        return reply.error(
+            "invalid_request",
+            "the hybrid flow must not return tokens in the query; use `fragment` or `form_post`",
+        );
+    }
+    if hybrid && form.get("nonce").is_none() {
+        return reply.error("invalid_request", "the hybrid flow requires a `nonce` (OpenID Connect Core §3.3.2.11)");
     }
     if !request.client.grant_types.contains(&GrantType::AuthorizationCode) {
         return reply.error(
@@ -215,7 +239,7 @@ async fn authorize(
     store.insert_code(
         code.clone(),
         CodeRecord {
-            authorization,
+            authorization: authorization.clone(),
             redirect_uri: form.get("redirect_uri").map(str::to_owned),
             challenge,
             expires_at: now.saturating_add(lifetime),
@@ -224,7 +248,21 @@ async fn authorize(
         now,
     );
     drop(store);
-    reply.send(vec![("code".into(), code)])
+    let mut params = vec![("code".to_owned(), code.clone())];
+    if hybrid {
+        match provider.front_channel_id_token(
+            issuer,
+            &reply.iss,
+            &request.client_id,
+            request.client,
+            &authorization,
+            &code,
+        ) {
+            Ok(id_token) => params.push(("id_token".into(), id_token)),
+            Err(err) => return reply.error("server_error", err.description()),
+        }
+    }
+    reply.send(params)
 }
 
 /// Checks client and redirect URI; a failure is an error page, never a redirect.
@@ -256,15 +294,27 @@ fn validate_client(issuer: &Issuer, form: Form, iss: String) -> Result<Validated
             return refuse(format!("client `{client_id}` has several redirect URIs: send `redirect_uri`"));
         }
     };
-    let form_post = match form.get("response_mode") {
-        None | Some("query") => false,
-        Some("form_post") => true,
+    let hybrid = form.get("response_type").map(response_type_words).is_some_and(|words| words.contains(&"id_token"));
+    let mode = match form.get("response_mode") {
+        None if hybrid => ResponseMode::Fragment,
+        None | Some("query") => ResponseMode::Query,
+        Some("fragment") => ResponseMode::Fragment,
+        Some("form_post") => ResponseMode::FormPost,
         Some(other) => {
-            return refuse(format!("response_mode `{other}` is not served, expected `query` or `form_post`"));
+            return refuse(format!(
+                "response_mode `{other}` is not served, expected `query`, `fragment` or `form_post`"
+            ));
         }
     };
-    let reply = Reply { redirect_uri, state: form.get("state").map(str::to_owned), form_post, iss };
+    let reply = Reply { redirect_uri, state: form.get("state").map(str::to_owned), mode, iss };
     Ok(Validated { client_id, client, reply, form })
+}
+
+/// The words of a `response_type`, sorted: their order does not matter.
+fn response_type_words(response_type: &str) -> Vec<&str> {
+    let mut words: Vec<&str> = response_type.split(' ').filter(|w| !w.is_empty()).collect();
+    words.sort_unstable();
+    words
 }
 
 fn pkce_challenge(form: &Form, client: &ClientConfig) -> Result<Option<(String, PkceMethod)>, String> {

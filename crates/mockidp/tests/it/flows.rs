@@ -138,3 +138,45 @@ async fn openidconnect_runs_the_code_flow_on_two_issuers_with_different_keys() {
     whole_flow(&idp, "default", CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256).await;
     whole_flow(&idp, "partners", CoreJwsSigningAlgorithm::EcdsaP256Sha256).await;
 }
+
+#[tokio::test]
+async fn the_hybrid_flow_returns_an_id_token_bound_to_the_code_by_c_hash() {
+    use openidconnect::{AuthorizationCodeHash, core::CoreResponseType};
+
+    let idp = MockIdp::builder().with_issuer("default", oidc_issuer(Algorithm::ES256)).start().await;
+    let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(idp.issuer()).unwrap(), &http()).await.unwrap();
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new("web".into()),
+        Some(ClientSecret::new("web-secret".into())),
+    )
+    .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).unwrap());
+    let (url, _, nonce) = client
+        .authorize_url(
+            CoreAuthenticationFlow::Hybrid(vec![CoreResponseType::Code, CoreResponseType::IdToken]),
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .url();
+
+    let answer = browser::get(url.as_str()).await;
+
+    let location = answer.location.expect("a redirect");
+    let fragment = location.split_once('#').expect("hybrid responses travel in the fragment").1;
+    let params = browser::form_urlencoded_pairs(fragment);
+    let id_token: openidconnect::core::CoreIdToken = params["id_token"].parse().unwrap();
+    let verifier = client.id_token_verifier().set_allowed_algs(vec![CoreJwsSigningAlgorithm::EcdsaP256Sha256]);
+    let claims = id_token.claims(&verifier, &nonce).expect("the RP accepts the front-channel ID token");
+    let code = AuthorizationCode::new(params["code"].clone());
+    let expected = AuthorizationCodeHash::from_code(
+        &code,
+        id_token.signing_alg().unwrap(),
+        id_token.signing_key(&verifier).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims.code_hash(), Some(&expected));
+
+    let missing_nonce = browser::get(&url.as_str().replace(&format!("nonce={}", nonce.secret()), "x=1")).await;
+    let fragment = missing_nonce.location.unwrap().split_once('#').unwrap().1.to_owned();
+    assert_eq!(browser::form_urlencoded_pairs(&fragment)["error"], "invalid_request");
+}
