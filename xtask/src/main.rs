@@ -1,5 +1,7 @@
 //! Project automation, run as `cargo xtask <task>`.
 //!
+//! - `docs`: regenerates `docs/pitfalls.md` from the pitfall catalogue (a
+//!   test fails when it is stale).
 //! - `bench`: runs the criterion benchmarks of the test helper in the bench
 //!   (release) profile and in the dev profile tests use, and prints the
 //!   medians next to their targets.
@@ -22,8 +24,9 @@ fn main() -> std::process::ExitCode {
     let task = std::env::args().nth(1);
     let result = match task.as_deref() {
         Some("bench") => bench(),
+        Some("docs") => docs(),
         _ => {
-            eprintln!("usage: cargo xtask bench");
+            eprintln!("usage: cargo xtask bench | cargo xtask docs");
             return std::process::ExitCode::from(2);
         }
     };
@@ -42,6 +45,14 @@ fn workspace_root() -> PathBuf {
 
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace_root().join("target"), PathBuf::from)
+}
+
+fn docs() -> anyhow::Result<()> {
+    let path = workspace_root().join("docs/pitfalls.md");
+    std::fs::write(&path, mockidp_core::pitfall::markdown())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(())
 }
 
 fn bench() -> anyhow::Result<()> {

@@ -141,6 +141,29 @@ impl SigningKey {
         pem.ok().map(|pem| pem.to_string())
     }
 
+    /// The public key as SPKI PEM (`-----BEGIN PUBLIC KEY-----`), LF line
+    /// endings; `None` for HMAC keys.
+    pub fn public_spki_pem(&self) -> Option<String> {
+        use pkcs8::{EncodePublicKey, LineEnding};
+        match &*self.material {
+            Material::Rsa(key) => key.as_public_key().to_public_key_pem(LineEnding::LF).ok(),
+            Material::EcP256(key) => key.verifying_key().to_public_key_pem(LineEnding::LF).ok(),
+            Material::EcP384(key) => key.verifying_key().to_public_key_pem(LineEnding::LF).ok(),
+            Material::Ed25519(key) => key.verifying_key().to_public_key_pem(LineEnding::LF).ok(),
+            Material::Hmac(_) => None,
+        }
+    }
+
+    /// An RSA public key as PKCS#1 PEM (`-----BEGIN RSA PUBLIC KEY-----`);
+    /// `None` for other keys.
+    pub fn public_pkcs1_pem(&self) -> Option<String> {
+        use rsa::pkcs1::{EncodeRsaPublicKey, LineEnding};
+        match &*self.material {
+            Material::Rsa(key) => key.as_public_key().to_pkcs1_pem(LineEnding::LF).ok(),
+            _ => None,
+        }
+    }
+
     /// The same key under another kid.
     #[must_use]
     pub fn with_kid(mut self, kid: impl Into<KeyId>) -> Self {

@@ -29,6 +29,7 @@ mod forge;
 mod jwk;
 mod jwt;
 mod key;
+pub mod pitfall;
 mod pool;
 mod types;
 mod verify;
