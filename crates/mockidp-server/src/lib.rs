@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod http;
+pub mod pitfalls;
 mod provider;
 pub mod recorder;
 mod store;

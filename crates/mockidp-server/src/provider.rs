@@ -10,6 +10,7 @@ use mockidp_core::{Clock, KeyPool, KeySet, SigningKey, SystemClock};
 
 use crate::{
     config::{ClientConfig, Config, ConfigError, IssuerConfig, KeyConfig, UserConfig},
+    pitfalls::Hosting,
     recorder::{RecordedRequest, Recorder},
     store::Store,
     users::Identity,
@@ -25,6 +26,7 @@ pub struct Provider {
     issuers: RwLock<BTreeMap<String, Arc<Issuer>>>,
     store: Mutex<Store>,
     recorder: Mutex<Recorder>,
+    hosting: Mutex<Hosting>,
     clock: Arc<dyn Clock>,
 }
 
@@ -62,6 +64,7 @@ impl Provider {
             issuers: RwLock::new(issuers),
             store: Mutex::new(Store::default()),
             recorder: Mutex::new(Recorder::default()),
+            hosting: Mutex::new(Hosting::default()),
             clock: Arc::new(SystemClock),
         })
     }
@@ -129,6 +132,11 @@ impl Provider {
     pub fn store(&self) -> MutexGuard<'_, Store> {
         // Every store operation leaves it consistent before it can panic.
         self.store.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Attacker material served for pitfall cases.
+    pub fn hosting(&self) -> MutexGuard<'_, Hosting> {
+        self.hosting.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The request log.

@@ -37,6 +37,7 @@ use std::{
 };
 
 use actix_web::dev::ServerHandle;
+pub use mockidp_core::pitfall::{Pitfall, PitfallError, Verdict, Watch};
 pub use mockidp_core::{
     Algorithm, Audience, Claims, Clock, FixedClock, Header, Jwk, JwkSet, ManualClock, SigningKey, SystemClock,
     TokenBuilder,
@@ -45,6 +46,7 @@ pub use mockidp_server::RecordedRequest;
 pub use mockidp_server::config::{
     AccessTokenFormat, ClaimMapping, ClientConfig, Config, GrantType, IssuerConfig, KeyConfig, LoginMode, UserConfig,
 };
+pub use mockidp_server::pitfalls::{MintedPitfall, PitfallOptions};
 use mockidp_server::{Provider, ServerOptions};
 
 /// The subject of tokens from [`MockIdp::token`] unless set otherwise.
@@ -160,6 +162,42 @@ impl MockIdp {
         self.provider.received_requests()
     }
 
+    /// The pitfall `id` from the default issuer, with default options: a
+    /// token broken in exactly that one way (see `docs/pitfalls.md`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let idp = mockidp::MockIdp::start().await;
+    /// let expired = idp.pitfall("expired")?;
+    /// assert_eq!(expired.case().verdict, mockidp::Verdict::Reject);
+    /// assert_eq!(expired.token().split('.').count(), 3);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn pitfall(&self, id: &str) -> Result<PitfallToken, PitfallError> {
+        self.pitfall_with(id, &PitfallOptions::default())
+    }
+
+    /// The pitfall `id` from the default issuer for a given audience,
+    /// subject, scopes…
+    pub fn pitfall_with(&self, id: &str, options: &PitfallOptions) -> Result<PitfallToken, PitfallError> {
+        self.pitfall_for(&self.default_issuer, id, options)
+    }
+
+    /// The pitfall `id` from the issuer named `issuer`.
+    pub fn pitfall_for(&self, issuer: &str, id: &str, options: &PitfallOptions) -> Result<PitfallToken, PitfallError> {
+        let minted = self.provider.forge_pitfall(issuer, id, &self.uri, options)?;
+        Ok(PitfallToken { minted, provider: self.provider.clone() })
+    }
+
+    /// Every case of the catalogue from the default issuer, in catalogue
+    /// order; a case that needs what this provider lacks (an ES256 key, a
+    /// second issuer) comes with the reason.
+    pub fn pitfalls(&self, options: &PitfallOptions) -> Vec<(&'static Pitfall, Result<PitfallToken, PitfallError>)> {
+        mockidp_core::pitfall::catalogue().iter().map(|case| (case, self.pitfall_with(case.id, options))).collect()
+    }
+
     /// The key the default issuer signs with.
     pub fn signing_key(&self) -> SigningKey {
         self.issuer_state(&self.default_issuer).signer().clone()
@@ -212,6 +250,36 @@ impl MockIdp {
         self.provider.issuer(name).unwrap_or_else(|| {
             panic!("mockidp has no issuer `{name}` (it has: {})", self.provider.issuer_names().join(", "))
         })
+    }
+}
+
+/// A forged pitfall case, bound to the provider that hosts its material.
+#[derive(Debug, Clone)]
+pub struct PitfallToken {
+    minted: MintedPitfall,
+    provider: Arc<Provider>,
+}
+
+impl PitfallToken {
+    /// The token to send as `Authorization: Bearer` (empty for `empty-bearer`).
+    pub fn token(&self) -> &str {
+        &self.minted.token
+    }
+
+    /// The case: id, rule, references, verdict, fix.
+    pub fn case(&self) -> &Pitfall {
+        &self.minted.case
+    }
+
+    /// The URL the token's header names (`jku`, `x5u`), served by the provider.
+    pub fn hosted_url(&self) -> Option<&str> {
+        self.minted.hosted_url.as_deref()
+    }
+
+    /// How many times anyone fetched [`PitfallToken::hosted_url`]: more than
+    /// zero means the API fetched a URL taken from a token (SSRF).
+    pub fn fetches(&self) -> u64 {
+        self.minted.fetch_id.as_deref().and_then(|id| self.provider.pitfall_fetches(id)).unwrap_or(0)
     }
 }
 

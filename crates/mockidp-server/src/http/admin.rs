@@ -37,6 +37,9 @@ pub fn routes(config: &mut ServiceConfig) {
             .route("/issuers/{issuer}/keys", web::post().to(add_key))
             .route("/issuers/{issuer}/keys/rotate", web::post().to(rotate_keys))
             .route("/issuers/{issuer}/keys/{kid}", web::delete().to(retire_key))
+            .route("/pitfalls", web::get().to(list_pitfalls))
+            .route("/pitfalls/fetches/{fetch_id}", web::get().to(pitfall_fetches))
+            .route("/issuers/{issuer}/pitfalls/{id}", web::post().to(mint_pitfall))
             .default_service(web::to(|req: HttpRequest| async move {
                 Err::<HttpResponse, _>(OAuthError::new(
                     ErrorCode::NotFound,
@@ -464,4 +467,46 @@ async fn mint(
     let claims = builder.finished_claims().map_err(invalid)?;
     let token = builder.with_claims(claims.clone()).sign().map_err(invalid)?;
     Ok(ok(json!({ "token": token, "claims": claims })))
+}
+
+/// `GET /_mockidp/admin/pitfalls`: the catalogue.
+async fn list_pitfalls(req: HttpRequest, provider: web::Data<Provider>) -> Result<HttpResponse, OAuthError> {
+    guard(&req, &provider)?;
+    Ok(ok(json!(mockidp_core::pitfall::catalogue())))
+}
+
+/// `POST /_mockidp/admin/issuers/{issuer}/pitfalls/{id}`: forge one case.
+async fn mint_pitfall(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+    provider: web::Data<Provider>,
+) -> Result<HttpResponse, OAuthError> {
+    guard(&req, &provider)?;
+    let (name, id) = path.into_inner();
+    let options: crate::pitfalls::PitfallOptions = json_body(&req, payload, provider.max_body_bytes()).await?;
+    if provider.issuer(&name).is_none() {
+        return Err(OAuthError::unknown_issuer(&name));
+    }
+    match provider.forge_pitfall(&name, &id, &request_base(&req, &provider), &options) {
+        Ok(minted) => Ok(ok(json!(minted))),
+        Err(err @ mockidp_core::pitfall::PitfallError::Unknown { .. }) => {
+            Err(OAuthError::new(ErrorCode::NotFound, err.to_string()))
+        }
+        Err(err) => Err(OAuthError::invalid_request(err.to_string())),
+    }
+}
+
+/// `GET /_mockidp/admin/pitfalls/fetches/{fetch_id}`: how often an API
+/// fetched the URL a `jku` / `x5u` case named.
+async fn pitfall_fetches(
+    req: HttpRequest,
+    fetch_id: web::Path<String>,
+    provider: web::Data<Provider>,
+) -> Result<HttpResponse, OAuthError> {
+    guard(&req, &provider)?;
+    let fetches = provider
+        .pitfall_fetches(&fetch_id)
+        .ok_or_else(|| OAuthError::new(ErrorCode::NotFound, format!("no pitfall material `{fetch_id}`")))?;
+    Ok(ok(json!({ "fetch_id": fetch_id.as_str(), "fetches": fetches })))
 }

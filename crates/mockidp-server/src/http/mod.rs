@@ -129,6 +129,7 @@ pub fn routes(config: &mut ServiceConfig) {
     config
         .route("/", web::get().to(index))
         .route("/_mockidp/health", web::get().to(health))
+        .route("/_mockidp/pitfalls/{fetch_id}/{file}", web::get().to(hosted_pitfall_material))
         .configure(admin::routes)
         .route("/.well-known/oauth-authorization-server/{issuer}", web::get().to(metadata::discovery))
         .route("/.well-known/openid-configuration/{issuer}", web::get().to(metadata::discovery))
@@ -189,6 +190,28 @@ async fn index(req: HttpRequest, provider: web::Data<Provider>) -> HttpResponse 
         "warning": "a mock identity provider for tests: it hands out tokens to anyone who asks, never use it in production",
         "issuers": issuers,
     }))
+}
+
+/// The attacker JWKS or certificate a `jku-injection` / `x5u-injection`
+/// token names; every fetch is counted, because fetching it is the finding.
+async fn hosted_pitfall_material(
+    path: web::Path<(String, String)>,
+    provider: web::Data<Provider>,
+) -> Result<HttpResponse, OAuthError> {
+    use mockidp_core::pitfall::Hosted;
+    let (fetch_id, file) = path.into_inner();
+    let jwks = match file.as_str() {
+        "jwks.json" => true,
+        "cert.pem" => false,
+        _ => return Err(OAuthError::new(ErrorCode::NotFound, format!("no pitfall material `{file}`"))),
+    };
+    match provider.hosting().fetch(&fetch_id, jwks) {
+        Some(Hosted::Jwks(body)) => Ok(HttpResponse::Ok().content_type("application/jwk-set+json").body(body)),
+        Some(Hosted::Certificate(pem)) => {
+            Ok(HttpResponse::Ok().content_type("application/pem-certificate-chain").body(pem))
+        }
+        None => Err(OAuthError::new(ErrorCode::NotFound, format!("no pitfall material `{fetch_id}/{file}`"))),
+    }
 }
 
 async fn health() -> HttpResponse {

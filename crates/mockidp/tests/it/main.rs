@@ -9,6 +9,7 @@ mod grants;
 mod helper;
 mod login;
 mod negative;
+mod pitfalls;
 mod support;
 mod token_endpoint;
 mod verify;
