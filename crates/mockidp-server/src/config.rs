@@ -442,7 +442,21 @@ pub fn validate_issuer(name: &str, issuer: &IssuerConfig) -> Result<(), ConfigEr
     if issuer.keys.is_empty() {
         return Err(invalid(format!("issuers.{name}.keys"), "expected at least one signing key".into()));
     }
+    for (user_name, user) in &issuer.users {
+        if let Some((claim, _)) = user.claims.iter().find(|(_, value)| value.is_null()) {
+            return Err(invalid(
+                format!("issuers.{name}.users.{user_name}.claims.{claim}"),
+                format!("claim `{claim}` is null; leave it out instead"),
+            ));
+        }
+    }
     for (client_id, client) in &issuer.clients {
+        if let Some((claim, _)) = client.claims.iter().find(|(_, value)| value.is_null()) {
+            return Err(invalid(
+                format!("issuers.{name}.clients.{client_id}.claims.{claim}"),
+                format!("claim `{claim}` is null; leave it out instead"),
+            ));
+        }
         for (claim, value) in &client.claims {
             if let Err(err) = mockidp_core::Claims::new().set(claim, value.clone()) {
                 return Err(invalid(

@@ -253,7 +253,17 @@ impl Issuer {
 
     /// The key that signs tokens for `client`: its `signing_alg` key, else the signer.
     pub fn signer_for(&self, client: &ClientConfig) -> &SigningKey {
-        client.signing_alg.and_then(|alg| self.keys.for_alg(alg)).unwrap_or_else(|| self.signer())
+        client.signing_alg.and_then(|alg| self.key_for_alg(alg)).unwrap_or_else(|| self.signer())
+    }
+
+    /// The key that signs `alg`: the signer when it is of that algorithm,
+    /// else the newest such key not scheduled for retirement.
+    pub fn key_for_alg(&self, alg: mockidp_core::Algorithm) -> Option<&SigningKey> {
+        let signer = self.signer();
+        if signer.alg() == alg {
+            return Some(signer);
+        }
+        self.keys.keys().iter().rev().find(|key| key.alg() == alg && !self.retire_at.contains_key(key.kid().as_str()))
     }
 
     /// The issuer identifier for a request whose base URL is `base`.

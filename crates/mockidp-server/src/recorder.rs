@@ -9,7 +9,8 @@ use serde::Serialize;
 pub const CAPACITY: usize = 1000;
 
 /// Parameters whose values are never recorded.
-const SECRET_PARAMS: [&str; 13] = [
+const SECRET_PARAMS: [&str; 14] = [
+    "user_code",
     "client_secret",
     "password",
     "code",

@@ -132,7 +132,7 @@ pub struct Store {
     devices: HashMap<String, DeviceRecord>,
     user_codes: HashMap<String, String>,
     families: HashMap<GrantId, Family>,
-    jti_grants: HashMap<String, GrantId>,
+    jti_grants: HashMap<String, (GrantId, i64)>,
     revoked_jtis: HashMap<String, i64>,
     inserts: u64,
 }
@@ -184,7 +184,7 @@ impl Store {
     /// Remembers a JWT access token's `jti` as part of a grant.
     pub fn record_access(&mut self, grant_id: Option<GrantId>, jti: &str, exp: i64) {
         if let Some(grant_id) = grant_id {
-            self.jti_grants.insert(jti.to_owned(), grant_id);
+            self.jti_grants.insert(jti.to_owned(), (grant_id, exp));
             if let Some(family) = self.families.get_mut(&grant_id) {
                 family.access_jtis.push((jti.to_owned(), exp));
             }
@@ -262,7 +262,7 @@ impl Store {
 
     /// The authorization a JWT access token was issued under, by `jti`.
     pub fn authorization_of_jti(&self, jti: &str) -> Option<&Authorization> {
-        let grant_id = self.jti_grants.get(jti)?;
+        let (grant_id, _) = self.jti_grants.get(jti)?;
         self.families.get(grant_id)?.authorization.as_ref()
     }
 
@@ -314,5 +314,20 @@ impl Store {
                 self.user_codes.remove(&record.user_code);
             }
         }
+        self.jti_grants.retain(|_, (_, exp)| *exp > horizon);
+        // A family lives while anything issued under it may still be used.
+        let live: HashSet<GrantId> = self
+            .codes
+            .values()
+            .map(|record| record.grant_id)
+            .chain(self.spent_codes.values().map(|(grant_id, _)| *grant_id))
+            .chain(self.refresh.values().map(|record| record.grant_id))
+            .chain(self.jti_grants.values().map(|(grant_id, _)| *grant_id))
+            .collect();
+        self.families.retain(|grant_id, family| {
+            family.access_jtis.retain(|(_, exp)| *exp > horizon);
+            family.opaque_tokens.retain(|token| self.opaque.contains_key(token));
+            live.contains(grant_id) || !family.opaque_tokens.is_empty()
+        });
     }
 }

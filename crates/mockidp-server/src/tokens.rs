@@ -10,6 +10,11 @@ use crate::{
     store::{Authorization, GrantId, OpaqueRecord, RefreshRecord},
 };
 
+/// Claims that identify and bound a token: user claims and claim mappings
+/// never replace them (a client's configured claims may, on purpose).
+const PROTECTED: [&str; 12] =
+    ["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "azp", "nonce", "auth_time", "at_hash", "c_hash"];
+
 /// A random, URL-safe token of `n_bytes` bytes of entropy.
 pub fn random_token(n_bytes: usize) -> String {
     let mut bytes = vec![0u8; n_bytes];
@@ -70,6 +75,10 @@ impl Provider {
         if !params.iter().any(|(name, _)| name == "scope") {
             params.push(("scope".to_owned(), scope.clone()));
         }
+        // A client authenticated with HTTP Basic has no `client_id` in the form.
+        if !params.iter().any(|(name, _)| name == "client_id") {
+            params.push(("client_id".to_owned(), issue.client_id.to_owned()));
+        }
         let mapped = mapped_claims(&config.claim_mappings, &params, issue.client_id, subject, &scope);
 
         // The access token.
@@ -100,14 +109,18 @@ impl Provider {
             }
             if let Some(authorization) = &issue.authorization {
                 for (name, value) in authorization.identity.custom_claims() {
-                    add(&name, value);
+                    if !PROTECTED.contains(&name.as_str()) {
+                        add(&name, value);
+                    }
                 }
                 add("auth_time", json!(authorization.auth_time));
                 if let Some(acr) = &authorization.acr {
                     add("acr", json!(acr));
                 }
             }
-            for (name, value) in mapped.iter().chain(&issue.extra_claims) {
+            for (name, value) in
+                mapped.iter().filter(|(name, _)| !PROTECTED.contains(&name.as_str())).chain(&issue.extra_claims)
+            {
                 add(name, value.clone());
             }
             add("client_id", json!(issue.client_id));
@@ -128,12 +141,17 @@ impl Provider {
                         store.record_access(grant_id, jti, access_claims.exp.unwrap_or(now));
                     }
                 }
-                AccessTokenFormat::Opaque => store.insert_opaque(
-                    access_token.clone(),
-                    OpaqueRecord { issuer: issuer.name.clone(), claims: access_claims.clone() },
-                    grant_id,
-                    now,
-                ),
+                AccessTokenFormat::Opaque => {
+                    if let Some(jti) = &access_claims.jti {
+                        store.record_access(grant_id, jti, access_claims.exp.unwrap_or(now));
+                    }
+                    store.insert_opaque(
+                        access_token.clone(),
+                        OpaqueRecord { issuer: issuer.name.clone(), claims: access_claims.clone() },
+                        grant_id,
+                        now,
+                    );
+                }
             }
         }
 
@@ -160,7 +178,8 @@ impl Provider {
                 .with_audience(Audience::one(issue.client_id))
                 .without_claim("jti");
             let claims = id.claims_mut();
-            for (name, value) in authorization.identity.released(&issue.scopes).into_iter().chain(mapped) {
+            let released = authorization.identity.released(&issue.scopes).into_iter().chain(mapped);
+            for (name, value) in released.filter(|(name, _)| !PROTECTED.contains(&name.as_str())) {
                 if let Err(err) = claims.set(&name, value) {
                     log::warn!("ID token claim `{name}` skipped: {err}");
                 }
@@ -230,16 +249,39 @@ impl Provider {
         id.sign().map_err(signing_failed)
     }
 
-    /// The claims of a token this issuer issued and that is still good:
-    /// signature (or opaque record), `exp`, not revoked.
+    /// The claims of an access token this issuer issued that is still good:
+    /// its signature (or opaque record), `typ: at+jwt`, `iss`, `exp`, `nbf`,
+    /// not revoked.
     pub fn active_claims(&self, issuer: &Issuer, token: &str) -> Option<Claims> {
+        self.active_token(issuer, token, TokenKind::Access)
+    }
+
+    /// Like [`Provider::active_claims`] for `kind` of token.
+    pub fn active_token(&self, issuer: &Issuer, token: &str, kind: TokenKind) -> Option<Claims> {
         let now = self.now();
         if let Some(record) = self.store().opaque(token) {
-            return (record.issuer == issuer.name && record.claims.exp.is_none_or(|exp| exp > now))
-                .then(|| record.claims.clone());
+            return (kind != TokenKind::Id
+                && record.issuer == issuer.name
+                && record.claims.exp.is_none_or(|exp| exp > now))
+            .then(|| record.claims.clone());
         }
-        let (_, claims) = issuer.active_keys(now).verify_compact(token).ok()?;
-        if claims.exp.is_none_or(|exp| exp <= now) {
+        let (header, claims) = issuer.active_keys(now).verify_compact(token).ok()?;
+        let is_access = header.typ.as_deref().is_some_and(|typ| typ.eq_ignore_ascii_case("at+jwt"));
+        let wanted = match kind {
+            TokenKind::Access => is_access,
+            TokenKind::Id => !is_access,
+            TokenKind::Any => true,
+        };
+        if !wanted || claims.exp.is_none_or(|exp| exp <= now) || claims.nbf.is_some_and(|nbf| nbf > now) {
+            return None;
+        }
+        // The issuer's own tokens name it; which host they were fetched
+        // through does not matter.
+        let iss_ok = claims.iss.as_deref().is_some_and(|iss| {
+            issuer.config.issuer_url.as_deref().map(|url| url.trim_end_matches('/')) == Some(iss)
+                || iss.ends_with(&format!("/{}", issuer.name))
+        });
+        if !iss_ok {
             return None;
         }
         if let Some(jti) = &claims.jti
@@ -249,6 +291,17 @@ impl Provider {
         }
         Some(claims)
     }
+}
+
+/// Which tokens a check accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// Access tokens: `typ: at+jwt`, or opaque.
+    Access,
+    /// ID tokens.
+    Id,
+    /// Either.
+    Any,
 }
 
 fn signing_failed(err: mockidp_core::Error) -> OAuthError {

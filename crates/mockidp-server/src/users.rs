@@ -63,7 +63,10 @@ impl Identity {
     }
 
     /// A subject typed on the login page, with exactly the claims typed there.
-    pub fn custom(sub: &str, claims: Map<String, Value>) -> Self {
+    pub fn custom(sub: &str, mut claims: Map<String, Value>) -> Self {
+        // The subject is the one typed; a `sub` among the claims would make
+        // the ID token and userinfo disagree.
+        claims.remove("sub");
         Self { sub: sub.to_owned(), claims }
     }
 

@@ -174,7 +174,7 @@ fn revalidate(issuer: &Issuer) -> Result<(), ConfigError> {
     validate_issuer(&issuer.name, &issuer.config)?;
     for (client_id, client) in &issuer.config.clients {
         if let Some(alg) = client.signing_alg
-            && issuer.keys.for_alg(alg).is_none()
+            && issuer.key_for_alg(alg).is_none()
         {
             return Err(ConfigError {
                 origin: "admin API".into(),
@@ -371,6 +371,7 @@ async fn retire_key(
             return Ok(Err("no such key"));
         }
         issuer.retire_at.remove(kid.as_str());
+        revalidate(issuer)?;
         Ok(Ok(()))
     })?;
     match outcome {
@@ -422,8 +423,7 @@ async fn mint(
     };
     let key = match request.alg {
         Some(alg) => issuer
-            .keys
-            .for_alg(alg)
+            .key_for_alg(alg)
             .ok_or_else(|| OAuthError::invalid_request(format!("issuer `{name}` has no `{alg}` key")))?,
         None => issuer.signer_for(client),
     };

@@ -179,6 +179,9 @@ async fn authorize(
             "the hybrid flow must not return tokens in the query; use `fragment` or `form_post`",
         );
     }
+    if hybrid && !form.get("scope").unwrap_or_default().split(' ').any(|s| s == "openid") {
+        return reply.error("invalid_scope", "the hybrid flow returns an ID token: the `openid` scope is required");
+    }
     if hybrid && form.get("nonce").is_none() {
         return reply.error("invalid_request", "the hybrid flow requires a `nonce` (OpenID Connect Core §3.3.2.11)");
     }
@@ -328,6 +331,9 @@ fn pkce_challenge(form: &Form, client: &ClientConfig) -> Result<Option<(String, 
         return Ok(None);
     };
     let method = match form.get("code_challenge_method") {
+        None | Some("plain") if client.require_pkce => {
+            return Err("this client must use PKCE with `code_challenge_method=S256`".into());
+        }
         None | Some("plain") => PkceMethod::Plain,
         Some("S256") => PkceMethod::S256,
         Some(other) => {

@@ -69,6 +69,18 @@ struct Body<'a> {
 impl OAuthError {
     /// An error with the status RFC 6749 gives its code.
     pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
+        // RFC 6749 §5.2: printable ASCII without `"` and `\`; echoed input may have either.
+        let description: String = description
+            .into()
+            .replace('§', "section ")
+            .chars()
+            .map(|c| match c {
+                '"' => '\'',
+                '\\' => '/',
+                ' '..='~' => c,
+                _ => '?',
+            })
+            .collect();
         let status = match code {
             ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
@@ -78,7 +90,7 @@ impl OAuthError {
             ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
             _ => StatusCode::BAD_REQUEST,
         };
-        Self { code, description: description.into(), status, www_authenticate: None }
+        Self { code, description, status, www_authenticate: None }
     }
 
     /// `invalid_request`.
@@ -154,5 +166,16 @@ impl ResponseError for OAuthError {
             response.insert_header((header::WWW_AUTHENTICATE, challenge.as_str()));
         }
         response.json(Body { error: self.code, error_description: &self.description })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_keep_to_the_rfc_6749_character_set() {
+        let err = OAuthError::invalid_request("client `\"x\\y\"` é (RFC 6749 §5.2)");
+        assert_eq!(err.description(), "client `'x/y'` ? (RFC 6749 section 5.2)");
     }
 }

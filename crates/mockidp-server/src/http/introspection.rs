@@ -71,7 +71,7 @@ pub async fn revoke(
     let not_yours =
         || OAuthError::new(ErrorCode::UnauthorizedClient, "the token was issued to another client (RFC 7009 §2.1)");
 
-    let refresh = provider.store().refresh(token).cloned();
+    let refresh = provider.store().refresh(token).filter(|record| record.authorization.issuer == issuer.name).cloned();
     if let Some(record) = refresh {
         if record.authorization.client_id != client_id {
             return Err(not_yours());
@@ -80,7 +80,7 @@ pub async fn revoke(
         provider.store().revoke_grant(record.grant_id);
         return Ok(HttpResponse::Ok().finish());
     }
-    if let Some(claims) = provider.active_claims(&issuer, token) {
+    if let Some(claims) = provider.active_token(&issuer, token, crate::tokens::TokenKind::Access) {
         if claims.extra.get("client_id") != Some(&Value::String(client_id.clone())) {
             return Err(not_yours());
         }

@@ -59,7 +59,8 @@ fn document(req: &HttpRequest, provider: &Provider, name: &str) -> Result<Provid
     // fixed when `issuer_url` is configured (docker-compose: the browser and
     // the API reach us by different names, but both must see one `iss`).
     let base = format!("{}/{name}", request_base(req, provider));
-    let mut algs: Vec<String> = issuer.keys.keys().iter().map(|key| key.alg().to_string()).collect();
+    let mut algs: Vec<String> =
+        issuer.active_keys(provider.now()).keys().iter().map(|key| key.alg().to_string()).collect();
     algs.sort();
     algs.dedup();
     let mut scopes: Vec<String> =

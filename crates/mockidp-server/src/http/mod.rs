@@ -58,7 +58,8 @@ pub fn serve(listener: TcpListener, provider: Arc<Provider>, options: &ServerOpt
             // `/default/` and `//default//jwks` reach `/default/...`: client
             // libraries disagree about trailing slashes on issuers.
             .wrap(NormalizePath::trim())
-            .wrap(Logger::new("%r %s %Dms"))
+            // `%U` leaves the query out: it can carry `id_token_hint` or a user code.
+            .wrap(Logger::new("%m %U %s %Dms"))
             .configure(routes)
     })
     .workers(options.workers)

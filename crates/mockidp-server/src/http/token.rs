@@ -14,7 +14,7 @@ use crate::{
     Issuer, Provider,
     config::{ClientConfig, GrantType},
     store::{Authorization, DeviceStatus, PkceMethod, Redeemed},
-    tokens::Issue,
+    tokens::{Issue, TokenKind},
     users::Identity,
 };
 
@@ -188,6 +188,13 @@ impl Context<'_> {
                 return Err(invalid_grant("missing `code_verifier` (the authorization request used PKCE)"));
             }
             (Some((challenge, method)), Some(verifier)) => {
+                let well_formed = (43..=128).contains(&verifier.len())
+                    && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+                if !well_formed {
+                    return Err(invalid_grant(
+                        "`code_verifier` must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~ (RFC 7636 section 4.1)",
+                    ));
+                }
                 let computed = match method {
                     PkceMethod::S256 => mockidp_core::b64url(Sha256::digest(verifier.as_bytes())),
                     PkceMethod::Plain => verifier.to_owned(),
@@ -209,42 +216,52 @@ impl Context<'_> {
     fn refresh_token(&self) -> Result<Value, OAuthError> {
         let token =
             self.form.get("refresh_token").ok_or_else(|| OAuthError::invalid_request("missing `refresh_token`"))?;
-        let now = self.provider.now();
-        let record =
-            self.provider.store().refresh(token).cloned().ok_or_else(|| invalid_grant("unknown refresh token"))?;
-        if record.authorization.issuer != self.issuer.name || record.authorization.client_id != self.caller.client_id {
-            return Err(invalid_grant("the refresh token was issued to another client"));
-        }
-        if !record.active {
-            // A rotated-out token used again may be stolen: end the whole grant
-            // (OAuth 2.0 Security BCP, RFC 9700 §4.14.2).
-            self.provider.store().revoke_grant(record.grant_id);
-            return Err(invalid_grant("the refresh token was revoked or rotated out; the grant is now revoked"));
-        }
-        if record.expires_at <= now {
-            return Err(invalid_grant("the refresh token expired"));
-        }
         let requested = self.requested_scopes()?;
-        let scopes = if requested.is_empty() {
-            record.authorization.scopes.clone()
-        } else {
-            if let Some(extra) = requested.iter().find(|s| !record.authorization.scopes.contains(s)) {
-                return Err(OAuthError::new(
-                    ErrorCode::InvalidScope,
-                    format!("scope `{extra}` was not granted originally (RFC 6749 §6)"),
-                ));
-            }
-            requested
-        };
+        let now = self.provider.now();
         let rotate = self.caller.client.rotate_refresh_tokens;
+        // Check and retire under one lock: two refreshes racing with one
+        // token must not both win.
+        let (record, scopes) = {
+            let mut store = self.provider.store();
+            let record = store
+                .refresh(token)
+                .filter(|record| record.authorization.issuer == self.issuer.name)
+                .cloned()
+                .ok_or_else(|| invalid_grant("unknown refresh token"))?;
+            if record.authorization.client_id != self.caller.client_id {
+                return Err(invalid_grant("the refresh token was issued to another client"));
+            }
+            if !record.active {
+                // A rotated-out token used again may be stolen: end the whole
+                // grant (OAuth 2.0 Security BCP, RFC 9700 section 4.14.2).
+                store.revoke_grant(record.grant_id);
+                return Err(invalid_grant("the refresh token was revoked or rotated out; the grant is now revoked"));
+            }
+            if record.expires_at <= now {
+                return Err(invalid_grant("the refresh token expired"));
+            }
+            let scopes = if requested.is_empty() {
+                record.authorization.scopes.clone()
+            } else {
+                if let Some(extra) = requested.iter().find(|s| !record.authorization.scopes.contains(s)) {
+                    return Err(OAuthError::new(
+                        ErrorCode::InvalidScope,
+                        format!("scope `{extra}` was not granted originally (RFC 6749 section 6)"),
+                    ));
+                }
+                requested
+            };
+            if rotate {
+                store.retire_refresh(token);
+            }
+            (record, scopes)
+        };
         let mut issue = self.issue(scopes, Some(record.authorization.clone()));
         issue.audience = record.authorization.audience.clone();
         issue.grant_id = Some(record.grant_id);
         issue.with_refresh_token = rotate;
         let mut body = self.provider.issue(issue)?;
-        if rotate {
-            self.provider.store().retire_refresh(token);
-        } else if let Value::Object(map) = &mut body {
+        if !rotate && let Value::Object(map) = &mut body {
             map.insert("refresh_token".into(), json!(token));
         }
         Ok(body)
@@ -290,6 +307,8 @@ impl Context<'_> {
     fn device_code(&self) -> Result<Value, OAuthError> {
         let device_code =
             self.form.get("device_code").ok_or_else(|| OAuthError::invalid_request("missing `device_code`"))?;
+        // Validate everything else before the device code is spent.
+        self.audience()?;
         let now = self.provider.now();
         let (identity, auth_time, scopes) = {
             let mut store = self.provider.store();
@@ -347,18 +366,27 @@ impl Context<'_> {
                 "subject_token_type `{subject_type}` is not supported, expected `{ACCESS_TOKEN_TYPE}`, `{JWT_TOKEN_TYPE}` or `{ID_TOKEN_TYPE}`"
             )));
         }
-        if let Some(requested) = self.form.get("requested_token_type")
-            && requested != ACCESS_TOKEN_TYPE
-            && requested != JWT_TOKEN_TYPE
-        {
-            return Err(OAuthError::invalid_request(format!(
-                "requested_token_type `{requested}` is not supported, expected `{ACCESS_TOKEN_TYPE}`"
-            )));
-        }
+        let opaque = self.caller.client.access_token_format == crate::config::AccessTokenFormat::Opaque;
+        let issued_token_type = match self.form.get("requested_token_type") {
+            None | Some(ACCESS_TOKEN_TYPE) => ACCESS_TOKEN_TYPE,
+            Some(JWT_TOKEN_TYPE) if !opaque => JWT_TOKEN_TYPE,
+            Some(JWT_TOKEN_TYPE) => {
+                return Err(OAuthError::invalid_request(format!(
+                    "client `{}` is issued opaque access tokens, not `{JWT_TOKEN_TYPE}`",
+                    self.caller.client_id
+                )));
+            }
+            Some(other) => {
+                return Err(OAuthError::invalid_request(format!(
+                    "requested_token_type `{other}` is not supported, expected `{ACCESS_TOKEN_TYPE}` or `{JWT_TOKEN_TYPE}`"
+                )));
+            }
+        };
+        let kind = if subject_type == ID_TOKEN_TYPE { TokenKind::Id } else { TokenKind::Access };
         // RFC 8693 §2.2.2: an invalid subject or actor token is `invalid_request`.
         let subject = self
             .provider
-            .active_claims(self.issuer, subject_token)
+            .active_token(self.issuer, subject_token, kind)
             .ok_or_else(|| OAuthError::invalid_request("`subject_token` is not an active token of this issuer"))?;
         let sub = subject.sub.clone().ok_or_else(|| OAuthError::invalid_request("`subject_token` has no `sub`"))?;
         let mut extra = Map::new();
@@ -368,7 +396,12 @@ impl Context<'_> {
                     OAuthError::invalid_request("`actor_token` is not an active token of this issuer")
                 })?;
                 let actor_sub = actor.sub.ok_or_else(|| OAuthError::invalid_request("`actor_token` has no `sub`"))?;
-                extra.insert("act".into(), json!({ "sub": actor_sub }));
+                // RFC 8693 section 4.1: earlier actors nest inside the current one.
+                let mut act = json!({ "sub": actor_sub });
+                if let Some(previous) = subject.extra.get("act") {
+                    act["act"] = previous.clone();
+                }
+                extra.insert("act".into(), act);
             }
             (Some(_), None) => {
                 return Err(OAuthError::invalid_request("`actor_token` without `actor_token_type`"));
@@ -382,7 +415,13 @@ impl Context<'_> {
         if scopes.is_empty()
             && let Some(Value::String(scope)) = subject.extra.get("scope")
         {
-            scopes = scope.split(' ').map(str::to_owned).collect();
+            // Inherited scopes still pass this client's allowed list.
+            let allowed = &self.caller.client.scopes;
+            scopes = scope
+                .split(' ')
+                .filter(|s| !s.is_empty() && (allowed.is_empty() || allowed.iter().any(|a| a == s)))
+                .map(str::to_owned)
+                .collect();
         }
         let identity = self.issuer.identity_by_sub(&sub).unwrap_or_else(|| Identity::custom(&sub, Map::new()));
         let mut authorization = self.authorization(identity, scopes.clone(), None)?;
@@ -393,7 +432,7 @@ impl Context<'_> {
         let mut issue = self.issue(scopes, Some(authorization));
         issue.audience = self.audience()?;
         issue.extra_claims = extra;
-        issue.issued_token_type = Some(ACCESS_TOKEN_TYPE);
+        issue.issued_token_type = Some(issued_token_type);
         self.provider.issue(issue)
     }
 
@@ -407,6 +446,8 @@ impl Context<'_> {
             .iter()
             .filter_map(|name| self.provider.issuer(name))
             .find_map(|issuer| issuer.active_keys(now).verify_compact(assertion).ok())
+            // An access token is not an assertion, even with the right `aud`.
+            .filter(|(header, _)| !header.typ.as_deref().is_some_and(|typ| typ.eq_ignore_ascii_case("at+jwt")))
             .map(|(_, claims)| claims)
             .ok_or_else(|| invalid_grant("the assertion is not signed by a key of this server"))?;
         match claims.exp {
@@ -420,6 +461,12 @@ impl Context<'_> {
                 "the assertion's `aud` must name this issuer (`{}`) or its token endpoint (`{token_endpoint}`)",
                 self.iss
             )));
+        }
+        if claims.iss.is_none() {
+            return Err(invalid_grant("the assertion has no `iss` (RFC 7523 section 3)"));
+        }
+        if claims.nbf.is_some_and(|nbf| nbf > now) {
+            return Err(invalid_grant("the assertion is not valid yet (`nbf`)"));
         }
         let sub = claims.sub.clone().ok_or_else(|| invalid_grant("the assertion has no `sub`"))?;
         let scopes = self.requested_scopes()?;

@@ -16,7 +16,11 @@ pub fn bearer_token<'r>(req: &'r HttpRequest, realm: &str) -> Result<&'r str, OA
         .map_err(|_| OAuthError::bearer(realm, ErrorCode::InvalidRequest, "malformed Authorization header"))?;
     match value.split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
-        _ => Err(OAuthError::bearer(realm, ErrorCode::InvalidRequest, "expected `Authorization: Bearer <token>`")),
+        Some((scheme, _)) if scheme.eq_ignore_ascii_case("bearer") => {
+            Err(OAuthError::bearer(realm, ErrorCode::InvalidRequest, "`Authorization: Bearer` without a token"))
+        }
+        // RFC 6750 §3.1: a request without bearer authentication gets a bare challenge.
+        _ => Err(OAuthError::bearer_missing(realm)),
     }
 }
 

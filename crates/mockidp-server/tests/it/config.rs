@@ -189,3 +189,13 @@ fn the_readme_example_config_loads() {
     assert_eq!(issuer.claim_mappings.len(), 1);
     assert_eq!(issuer.clients["demo-client"].signing_alg, Some(Algorithm::ES256));
 }
+
+#[test]
+fn null_claims_are_refused() {
+    let (_, err) = load_err(
+        "mockidp.yaml",
+        "issuers:\n  default:\n    users:\n      alice:\n        claims: { nickname: null }\n",
+    );
+    assert_eq!(err.key.as_deref(), Some("issuers.default.users.alice.claims.nickname"));
+    assert_eq!(err.message, "claim `nickname` is null; leave it out instead");
+}

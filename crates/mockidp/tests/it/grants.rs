@@ -161,14 +161,21 @@ async fn jwt_bearer_accepts_an_assertion_for_this_issuer_only() {
     let idp = started(clock).await;
     let jwt_bearer = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
-    let assertion = idp.token().with_subject("service-7").with_audience(Audience::one(idp.issuer())).sign().unwrap();
+    let assertion = idp
+        .token()
+        .with_typ("JWT")
+        .with_subject("service-7")
+        .with_audience(Audience::one(idp.issuer()))
+        .sign()
+        .unwrap();
     let (status, tokens) = post(&idp, "token", &[("grant_type", jwt_bearer), ("assertion", &assertion)]).await;
     assert_eq!(status, 200, "{tokens}");
     let claims =
         verify_with_jwks(tokens["access_token"].as_str().unwrap(), &idp.issuer(), Jwa::ES256, "api://orders").await;
     assert_eq!(claims["sub"], "service-7");
 
-    let other_audience = idp.token().with_audience(Audience::one("https://elsewhere.example")).sign().unwrap();
+    let other_audience =
+        idp.token().with_typ("JWT").with_audience(Audience::one("https://elsewhere.example")).sign().unwrap();
     let refused = post(&idp, "token", &[("grant_type", jwt_bearer), ("assertion", &other_audience)]).await;
     assert_eq!(refused.1["error"], "invalid_grant");
 
@@ -179,10 +186,55 @@ async fn jwt_bearer_accepts_an_assertion_for_this_issuer_only() {
 
     let foreign_key = mockidp::SigningKey::generate(Algorithm::ES256).unwrap();
     let foreign = mockidp::TokenBuilder::new(&foreign_key)
+        .with_issuer(idp.issuer())
         .with_subject("x")
         .with_audience(Audience::one(idp.issuer()))
         .sign()
         .unwrap();
     let refused = post(&idp, "token", &[("grant_type", jwt_bearer), ("assertion", &foreign)]).await;
     assert_eq!(refused.1["error"], "invalid_grant");
+
+    // An access token of this server is not an assertion, even with the right `aud`.
+    let access_token = idp.token().with_audience(Audience::one(idp.issuer())).sign().unwrap();
+    let refused = post(&idp, "token", &[("grant_type", jwt_bearer), ("assertion", &access_token)]).await;
+    assert_eq!(refused.1["error"], "invalid_grant");
+    assert!(refused.1["error_description"].as_str().unwrap().contains("not signed by a key"), "{}", refused.1);
+}
+
+#[tokio::test]
+async fn token_exchange_nests_earlier_actors_and_keeps_to_the_clients_scopes() {
+    let clock = Arc::new(ManualClock::at_system_time());
+    let mut issuer = grant_everything(oidc_issuer(Algorithm::ES256));
+    issuer.clients.get_mut("web").unwrap().scopes = vec!["orders:read".into()];
+    let idp = MockIdp::builder().with_issuer("default", issuer).with_clock(clock).start().await;
+    let subject_token = idp
+        .token()
+        .with_subject("alice")
+        .with_scope("orders:read orders:admin")
+        .with_claim("act", json!({"sub": "gateway"}))
+        .unwrap()
+        .sign()
+        .unwrap();
+    let actor_token = idp.token().with_subject("batch").sign().unwrap();
+
+    let (status, exchanged) = post(
+        &idp,
+        "token",
+        &[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
+            ("subject_token", &subject_token),
+            ("subject_token_type", "urn:ietf:params:oauth:token-type:access_token"),
+            ("actor_token", &actor_token),
+            ("actor_token_type", "urn:ietf:params:oauth:token-type:access_token"),
+            ("requested_token_type", "urn:ietf:params:oauth:token-type:jwt"),
+        ],
+    )
+    .await;
+
+    assert_eq!(status, 200, "{exchanged}");
+    assert_eq!(exchanged["issued_token_type"], "urn:ietf:params:oauth:token-type:jwt");
+    let claims =
+        verify_with_jwks(exchanged["access_token"].as_str().unwrap(), &idp.issuer(), Jwa::ES256, "api://orders").await;
+    assert_eq!(claims["act"], json!({"sub": "batch", "act": {"sub": "gateway"}}));
+    assert_eq!(claims["scope"], "orders:read", "orders:admin is not this client's to have");
 }

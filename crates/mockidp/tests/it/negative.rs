@@ -336,3 +336,111 @@ async fn the_password_grant_is_off_unless_a_client_lists_it() {
     assert_eq!(ok.0, 200, "{}", ok.1);
     assert!(ok.1["id_token"].is_string());
 }
+
+#[tokio::test]
+async fn a_client_that_requires_pkce_refuses_the_plain_method() {
+    let mut issuer = oidc_issuer(Algorithm::RS256);
+    issuer.clients.get_mut("web").unwrap().require_pkce = true;
+    let idp = MockIdp::builder().with_issuer("default", issuer).start().await;
+    let url = format!(
+        "{}/authorize?response_type=code&client_id=web&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcallback&scope=openid&code_challenge={VERIFIER}&code_challenge_method=plain",
+        idp.issuer()
+    );
+    assert_eq!(browser::get(&url).await.redirect_params()["error"], "invalid_request");
+}
+
+#[tokio::test]
+async fn a_malformed_code_verifier_is_invalid_grant() {
+    use sha2::Digest as _;
+    let idp = idp().await;
+    let challenge = mockidp_core::b64url(sha2::Sha256::digest(b"x"));
+    let code = code(&idp, &format!("&code_challenge={challenge}&code_challenge_method=S256")).await;
+    // The S256 of `x` matches, but `x` is not a valid verifier (RFC 7636 section 4.1).
+    let got = token_request(
+        &idp,
+        &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT), ("code_verifier", "x")],
+    )
+    .await;
+    assert_error(&got, 400, "invalid_grant");
+}
+
+#[tokio::test]
+async fn an_id_token_is_not_an_active_access_token() {
+    let idp = idp().await;
+    let code = code(&idp, "").await;
+    let tokens =
+        token_request(&idp, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)]).await;
+    let id_token = tokens.1["id_token"].as_str().unwrap();
+    assert!(!introspect(&idp, id_token).await, "introspection must not call an ID token an active access token");
+    let userinfo = http().get(format!("{}/userinfo", idp.issuer())).bearer_auth(id_token).send().await.unwrap();
+    assert_eq!(userinfo.status(), 401);
+}
+
+#[tokio::test]
+async fn another_authorization_scheme_at_userinfo_gets_a_bare_challenge() {
+    let idp = idp().await;
+    let response =
+        http().get(format!("{}/userinfo", idp.issuer())).basic_auth("web", Some("web-secret")).send().await.unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(response.headers()["www-authenticate"], "Bearer realm=\"default\"");
+}
+
+#[tokio::test]
+async fn a_typed_sub_claim_cannot_contradict_the_typed_subject() {
+    let mut issuer = oidc_issuer(Algorithm::RS256);
+    issuer.login = mockidp::LoginMode::Form;
+    let idp = MockIdp::builder().with_issuer("default", issuer).start().await;
+    let url = format!(
+        "{}/authorize?response_type=code&client_id=web&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcallback&scope=openid",
+        idp.issuer()
+    );
+    let page = browser::get(&url).await;
+    let mut form = browser::hidden_inputs(&page.body);
+    form.push(("sub".into(), "carol".into()));
+    form.push(("claims".into(), r#"{"sub": "mallory", "aud": "elsewhere"}"#.into()));
+    let answer = browser::post_form(&format!("{}/authorize", idp.issuer()), &form).await;
+    let code = answer.redirect_params()["code"].clone();
+    let tokens =
+        token_request(&idp, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)]).await;
+    let id_token = crate::support::segment_json(tokens.1["id_token"].as_str().unwrap(), 1);
+    assert_eq!(id_token["sub"], "carol");
+    assert_eq!(id_token["aud"], "web");
+    let userinfo: Value = http()
+        .get(format!("{}/userinfo", idp.issuer()))
+        .bearer_auth(tokens.1["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(userinfo["sub"], "carol");
+}
+
+#[tokio::test]
+async fn a_pinned_algorithm_follows_key_rotation() {
+    let mut issuer = oidc_issuer(Algorithm::RS256);
+    issuer.clients.get_mut("web").unwrap().signing_alg = Some(Algorithm::RS256);
+    issuer.clients.get_mut("web").unwrap().grant_types.push(GrantType::ClientCredentials);
+    let idp = MockIdp::builder().with_fresh_keys().with_issuer("default", issuer).start().await;
+    let before = token_request(&idp, &[("grant_type", "client_credentials")]).await.1["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rotated: Value = http()
+        .post(format!("{}/issuers/default/keys/rotate", idp.admin_url()))
+        .json(&serde_json::json!({"grace_secs": 60}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let after = token_request(&idp, &[("grant_type", "client_credentials")]).await.1["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let kid = |token: &str| jsonwebtoken::decode_header(token).unwrap().kid.unwrap();
+    assert_eq!(kid(&after), rotated["kid"].as_str().unwrap(), "the new key signs");
+    assert_ne!(kid(&before), kid(&after));
+}
