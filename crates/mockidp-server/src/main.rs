@@ -27,6 +27,52 @@ struct Cli {
 enum Command {
     /// Run the provider (the default when no command is given).
     Serve(ServeArgs),
+    /// The pitfall catalogue: tokens broken in exactly one way.
+    #[command(subcommand)]
+    Pitfalls(PitfallsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PitfallsCommand {
+    /// List every case: id, verdict, title.
+    List {
+        /// Print the catalogue as JSON, with rules, references and fix hints.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mint one case from a running provider (its admin API), so the token
+    /// is signed by the keys that provider publishes.
+    Mint(MintArgs),
+}
+
+#[derive(Debug, Args)]
+struct MintArgs {
+    /// The case id, such as `alg-none` (`mockidp pitfalls list` shows them all).
+    id: String,
+    /// The running provider's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// The issuer to mint for.
+    #[arg(long, default_value = "default")]
+    issuer: String,
+    /// The audience your API expects.
+    #[arg(long)]
+    aud: Option<String>,
+    /// The subject.
+    #[arg(long)]
+    sub: Option<String>,
+    /// Scopes, space-separated.
+    #[arg(long)]
+    scope: Option<String>,
+    /// The scope `scope-insufficient` leaves out.
+    #[arg(long)]
+    required_scope: Option<String>,
+    /// The admin token, when the provider requires one.
+    #[arg(long, env = "MOCKIDP_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// Print the case with its metadata as JSON instead of the bare token.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -45,11 +91,12 @@ struct ServeArgs {
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::new().filter_or("MOCKIDP_LOG", "info")).init();
     let cli = Cli::parse();
-    let args = match cli.command {
-        Some(Command::Serve(args)) => args,
-        None => cli.serve,
+    let result = match cli.command {
+        Some(Command::Serve(args)) => run(args),
+        Some(Command::Pitfalls(command)) => pitfalls(command),
+        None => run(cli.serve),
     };
-    match run(args) {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("mockidp: error: {err:#}");
@@ -85,6 +132,71 @@ fn run(args: ServeArgs) -> anyhow::Result<()> {
     })?;
     log::info!("mockidp stopped");
     Ok(())
+}
+
+fn pitfalls(command: PitfallsCommand) -> anyhow::Result<()> {
+    use mockidp_core::pitfall;
+    match command {
+        PitfallsCommand::List { json: true } => {
+            print_out(&format!("{}\n", serde_json::to_string_pretty(pitfall::catalogue())?))?;
+        }
+        PitfallsCommand::List { json: false } => {
+            let mut out = String::new();
+            for case in pitfall::catalogue() {
+                out.push_str(&format!("{:<34} {:<7} {}\n", case.id, case.verdict.to_string(), case.title));
+            }
+            print_out(&out)?;
+        }
+        PitfallsCommand::Mint(args) => {
+            // Unknown ids are caught here, with a suggestion, before any request.
+            pitfall::find(&args.id)?;
+            let url = format!(
+                "{}/_mockidp/admin/issuers/{}/pitfalls/{}",
+                args.url.trim_end_matches('/'),
+                args.issuer,
+                args.id
+            );
+            let options = mockidp_server::pitfalls::PitfallOptions {
+                aud: args.aud,
+                sub: args.sub,
+                scope: args.scope,
+                required_scope: args.required_scope,
+                ..Default::default()
+            };
+            let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+            let mut request = agent.post(&url);
+            if let Some(token) = &args.admin_token {
+                request = request.header("authorization", &format!("Bearer {token}"));
+            }
+            let mut response = request.send_json(&options).with_context(|| {
+                format!("cannot reach mockidp at {} (is it running? start it with `mockidp`)", args.url)
+            })?;
+            let status = response.status();
+            let body: serde_json::Value =
+                response.body_mut().read_json().context("mockidp answered with something other than JSON")?;
+            if !status.is_success() {
+                let description = body["error_description"].as_str().unwrap_or("no description");
+                anyhow::bail!("mockidp refused ({status}): {description}");
+            }
+            if args.json {
+                print_out(&format!("{}\n", serde_json::to_string_pretty(&body)?))?;
+            } else {
+                print_out(&format!("{}\n", body["token"].as_str().unwrap_or_default()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes to stdout; a reader that went away (`| head`) ends the output
+/// quietly, as it does for other command-line tools.
+fn print_out(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        result => Ok(result?),
+    }
 }
 
 /// SIGINT and SIGTERM, listened for from the moment of `install`.

@@ -198,3 +198,64 @@ async fn behind_two_host_names_the_issuer_stays_fixed_and_endpoints_follow_the_h
         assert_eq!(claims["iss"], "http://mockidp:8080/default", "via {host}");
     }
 }
+
+#[tokio::test]
+async fn pitfalls_list_names_every_case() {
+    let output = timeout(LIMIT, mockidp().args(["pitfalls", "list"]).output()).await.unwrap().unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    for case in mockidp_core::pitfall::catalogue() {
+        assert!(text.lines().any(|line| line.starts_with(&format!("{} ", case.id))), "{} missing:\n{text}", case.id);
+    }
+    let json = timeout(LIMIT, mockidp().args(["pitfalls", "list", "--json"]).output()).await.unwrap().unwrap();
+    let cases: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(cases.as_array().unwrap().len(), mockidp_core::pitfall::catalogue().len());
+    assert_eq!(cases[1]["id"], "alg-none");
+    assert_eq!(cases[1]["verdict"], "reject");
+}
+
+#[tokio::test]
+async fn pitfalls_mint_asks_the_running_provider() {
+    let mut server = mockidp().args(["--port", "0"]).spawn().unwrap();
+    let (_, curl) = read_banner(&mut server).await;
+    let base = curl.split_whitespace().last().unwrap().trim_end_matches("/default/token").to_owned();
+
+    let output = timeout(
+        LIMIT,
+        mockidp().args(["pitfalls", "mint", "expired", "--url", &base, "--aud", "orders-api", "--sub", "bob"]).output(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let token = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+
+    // Signed by the running provider's published key; expired and nothing else.
+    let jwks: JwkSet = reqwest::get(format!("{base}/default/jwks")).await.unwrap().json().await.unwrap();
+    let key = DecodingKey::from_jwk(&jwks.keys[0]).unwrap();
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_issuer(&[format!("{base}/default")]);
+    validation.set_audience(&["orders-api"]);
+    let err = jsonwebtoken::decode::<Value>(&token, &key, &validation).unwrap_err();
+    assert_eq!(err.kind(), &jsonwebtoken::errors::ErrorKind::ExpiredSignature);
+    validation.validate_exp = false;
+    assert_eq!(jsonwebtoken::decode::<Value>(&token, &key, &validation).unwrap().claims["sub"], "bob");
+
+    let json = timeout(LIMIT, mockidp().args(["pitfalls", "mint", "alg-none", "--url", &base, "--json"]).output())
+        .await
+        .unwrap()
+        .unwrap();
+    let minted: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(minted["id"], "alg-none");
+    assert_eq!(minted["verdict"], "reject");
+    assert!(minted["token"].as_str().unwrap().ends_with('.'));
+}
+
+#[tokio::test]
+async fn pitfalls_mint_explains_unknown_ids_and_unreachable_providers() {
+    let stderr = failure(mockidp().args(["pitfalls", "mint", "alg-nnone"])).await;
+    assert!(stderr.contains("unknown pitfall `alg-nnone` (did you mean `alg-none`?)"), "{stderr}");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let stderr = failure(mockidp().args(["pitfalls", "mint", "expired", "--url", &format!("http://{closed}")])).await;
+    assert!(stderr.contains("cannot reach mockidp at"), "{stderr}");
+}
