@@ -24,6 +24,7 @@
 
 mod alg;
 mod clock;
+pub mod config;
 mod error;
 mod forge;
 mod jwk;

@@ -13,7 +13,7 @@ mod store;
 mod tokens;
 mod users;
 
-pub use config::{Config, ConfigError, Overrides};
+pub use config::{Config, ConfigError, LoadConfig, Overrides};
 pub use http::{ServerOptions, routes, serve};
 pub use provider::{Issuer, Provider};
 pub use recorder::RecordedRequest;

@@ -9,7 +9,7 @@ use std::{
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
-use mockidp_server::{Config, Overrides, Provider, ServerOptions, serve};
+use mockidp_server::{Config, LoadConfig as _, Overrides, Provider, ServerOptions, serve};
 
 /// A mock OpenID Connect provider for tests and dev environments.
 ///

@@ -7,7 +7,7 @@ use std::{
 };
 
 use mockidp_core::Algorithm;
-use mockidp_server::{Config, ConfigError, Overrides};
+use mockidp_server::{Config, ConfigError, LoadConfig as _, Overrides};
 
 /// Writes `text` to a fresh file named `name` and returns its path.
 pub fn write_temp(name: &str, text: &str) -> PathBuf {

@@ -213,7 +213,8 @@ async fn the_exported_config_reproduces_the_setup() {
 
     let path = std::env::temp_dir().join(format!("mockidp-export-{}.toml", std::process::id()));
     std::fs::write(&path, &text).unwrap();
-    let config = Config::load(Some(&path), &Default::default()).expect("the export loads");
+    let config =
+        <Config as mockidp_server::LoadConfig>::load(Some(&path), &Default::default()).expect("the export loads");
     let restarted = MockIdp::builder().with_config(config).start().await;
 
     let original = fetch_jwks(&idp.issuer()).await;
