@@ -5,7 +5,9 @@
 //! `127.0.0.1` unless told otherwise.
 
 pub mod config;
+pub mod embedded;
 pub mod http;
+pub mod mint;
 pub mod pitfalls;
 mod provider;
 pub mod recorder;

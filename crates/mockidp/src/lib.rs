@@ -30,13 +30,8 @@
 //! [`MockIdpBuilder::with_fresh_keys`] when a test needs keys no other
 //! provider has.
 
-use std::{
-    net::{SocketAddr, TcpListener},
-    sync::Arc,
-    thread::JoinHandle,
-};
+use std::{net::SocketAddr, sync::Arc};
 
-use actix_web::dev::ServerHandle;
 pub use mockidp_core::pitfall::{Pitfall, PitfallError, Verdict, Watch};
 pub use mockidp_core::{
     Algorithm, Audience, Claims, Clock, FixedClock, Header, Jwk, JwkSet, ManualClock, SigningKey, SystemClock,
@@ -47,7 +42,7 @@ pub use mockidp_server::config::{
     AccessTokenFormat, ClaimMapping, ClientConfig, Config, GrantType, IssuerConfig, KeyConfig, LoginMode, UserConfig,
 };
 pub use mockidp_server::pitfalls::{MintedPitfall, PitfallOptions};
-use mockidp_server::{Provider, ServerOptions};
+use mockidp_server::{Provider, embedded::Embedded};
 
 /// The subject of tokens from [`MockIdp::token`] unless set otherwise.
 pub const DEFAULT_SUBJECT: &str = "alice";
@@ -55,12 +50,10 @@ pub const DEFAULT_SUBJECT: &str = "alice";
 /// A running mock identity provider. Stops when dropped.
 #[derive(Debug)]
 pub struct MockIdp {
-    address: SocketAddr,
     uri: String,
     default_issuer: String,
     provider: Arc<Provider>,
-    handle: ServerHandle,
-    thread: Option<JoinHandle<()>>,
+    server: Embedded,
 }
 
 /// Settings for a [`MockIdp`]; [`MockIdpBuilder::start`] runs it.
@@ -72,16 +65,7 @@ pub struct MockIdpBuilder {
 }
 
 /// Why a provider could not start.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StartError {
-    /// The configuration is invalid.
-    #[error("invalid mockidp configuration: {0}")]
-    Config(#[from] mockidp_server::ConfigError),
-    /// The socket or the server thread could not be set up.
-    #[error("mockidp could not start its server: {0}")]
-    Io(#[from] std::io::Error),
-}
+pub use mockidp_server::embedded::StartError;
 
 impl MockIdp {
     /// Starts a provider with the embedded default configuration: issuer
@@ -112,7 +96,7 @@ impl MockIdp {
 
     /// The socket address the provider listens on.
     pub fn address(&self) -> SocketAddr {
-        self.address
+        self.server.address()
     }
 
     /// The default issuer's URL, the `iss` of its tokens: `issuer_url("default")`,
@@ -283,17 +267,6 @@ impl PitfallToken {
     }
 }
 
-impl Drop for MockIdp {
-    fn drop(&mut self) {
-        // `stop` sends the command at once; the returned future only waits
-        // for completion, which joining the thread does too.
-        drop(self.handle.stop(false));
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
 impl MockIdpBuilder {
     /// Replaces the whole configuration. `bind`, `port` and `public_url` are
     /// ignored: the provider always listens on `127.0.0.1:0`.
@@ -335,42 +308,13 @@ impl MockIdpBuilder {
 
     /// Starts the provider, returning why it could not.
     pub async fn try_start(self) -> Result<MockIdp, StartError> {
-        // Bind first, so the issuer URL carries the real port.
-        let listener = TcpListener::bind(("127.0.0.1", 0))?;
-        let address = listener.local_addr()?;
-        let uri = format!("http://{address}");
-        let mut config = self.config;
-        config.public_url = Some(uri.clone());
+        let config = self.config;
         let default_issuer = if config.issuers.contains_key("default") {
             "default".to_owned()
         } else {
             config.issuers.keys().next().cloned().unwrap_or_else(|| "default".to_owned())
         };
-        let mut provider = Provider::from_config(&config)?;
-        if let Some(clock) = self.clock {
-            provider = provider.with_clock(clock);
-        }
-        let provider = Arc::new(provider);
-
-        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-        let server_provider = provider.clone();
-        let thread = std::thread::Builder::new().name(format!("mockidp-{}", address.port())).spawn(move || {
-            let options = ServerOptions { workers: 1, handle_signals: false, shutdown_timeout_secs: 1 };
-            actix_web::rt::System::new().block_on(async move {
-                match mockidp_server::serve(listener, server_provider, &options) {
-                    Ok(server) => {
-                        let _ = ready_tx.send(Ok(server.handle()));
-                        let _ = server.await;
-                    }
-                    Err(err) => {
-                        let _ = ready_tx.send(Err(err));
-                    }
-                }
-            });
-        })?;
-        let handle = ready_rx
-            .await
-            .map_err(|_| std::io::Error::other("the mockidp server thread ended before it started"))??;
-        Ok(MockIdp { address, uri, default_issuer, provider, handle, thread: Some(thread) })
+        let server = Embedded::start(config, 0, self.clock)?;
+        Ok(MockIdp { uri: server.uri().to_owned(), default_issuer, provider: server.provider().clone(), server })
     }
 }

@@ -8,14 +8,15 @@ use actix_web::{
     web::{self, ServiceConfig},
 };
 use futures_util::StreamExt as _;
-use mockidp_core::{Algorithm, Audience, KeyId, SigningKey, TokenBuilder};
+use mockidp_core::{Algorithm, KeyId, SigningKey};
 use serde::{Deserialize, de::DeserializeOwned};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::{ErrorCode, OAuthError, request_base, userinfo::bearer_token};
 use crate::{
     Issuer, Provider,
     config::{ClaimMapping, ClientConfig, ConfigError, IssuerConfig, KeyConfig, UserConfig, validate_issuer},
+    mint::MintRequest,
     provider::build_key,
 };
 
@@ -380,27 +381,6 @@ async fn retire_key(
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-struct MintRequest {
-    /// Client whose defaults (audience, claims, signing algorithm) apply; the first client when unset.
-    client_id: Option<String>,
-    /// `sub`; the client id when unset.
-    sub: Option<String>,
-    /// `aud`: a string or an array.
-    aud: Option<Audience>,
-    /// `scope`.
-    scope: Option<String>,
-    /// Any other claims; registered names replace the defaults, `null` removes one.
-    claims: Map<String, Value>,
-    /// Header parameters (`kid`, `typ`, `jku`, `crit`, …).
-    header: Map<String, Value>,
-    /// Sign with the issuer's key of this algorithm.
-    alg: Option<Algorithm>,
-    /// Lifetime in seconds when `exp` is not given.
-    lifetime_secs: Option<i64>,
-}
-
 /// `POST /_mockidp/admin/issuers/{issuer}/tokens`: mint any token.
 async fn mint(
     req: HttpRequest,
@@ -410,62 +390,7 @@ async fn mint(
 ) -> Result<HttpResponse, OAuthError> {
     guard(&req, &provider)?;
     let request: MintRequest = json_body(&req, payload, provider.max_body_bytes()).await?;
-    let issuer = provider.issuer(&name).ok_or_else(|| OAuthError::unknown_issuer(&name))?;
-    let default_client = ClientConfig::default();
-    let (client_id, client) = match &request.client_id {
-        Some(id) => (id.clone(), issuer.client(id).unwrap_or(&default_client)),
-        None => issuer
-            .config
-            .clients
-            .iter()
-            .next()
-            .map_or(("mockidp".to_owned(), &default_client), |(id, client)| (id.clone(), client)),
-    };
-    let key = match request.alg {
-        Some(alg) => issuer
-            .key_for_alg(alg)
-            .ok_or_else(|| OAuthError::invalid_request(format!("issuer `{name}` has no `{alg}` key")))?,
-        None => issuer.signer_for(client),
-    };
-    let audience = request.aud.clone().unwrap_or_else(|| {
-        Audience::from_list(if client.audience.is_empty() {
-            vec![issuer.config.default_audience.clone()]
-        } else {
-            client.audience.clone()
-        })
-    });
-    let mut builder = TokenBuilder::new(key)
-        .with_typ("at+jwt")
-        .with_clock(provider.clock())
-        .with_lifetime_secs(
-            request.lifetime_secs.unwrap_or(i64::try_from(issuer.config.access_token_lifetime_secs).unwrap_or(3600)),
-        )
-        .with_issuer(issuer.issuer_url(&request_base(&req, &provider)))
-        .with_subject(request.sub.clone().unwrap_or_else(|| client_id.clone()))
-        .with_audience(audience);
-    let invalid = |err: mockidp_core::Error| OAuthError::invalid_request(err.to_string());
-    for (claim, value) in &client.claims {
-        builder = builder.with_claim(claim, value.clone()).map_err(invalid)?;
-    }
-    builder = builder.with_claim("client_id", json!(client_id)).map_err(invalid)?;
-    if let Some(scope) = &request.scope {
-        builder = builder.with_scope(scope);
-    }
-    for (claim, value) in &request.claims {
-        builder = if value.is_null() {
-            builder.without_claim(claim)
-        } else {
-            builder.with_claim(claim, value.clone()).map_err(invalid)?
-        };
-    }
-    for (param, value) in &request.header {
-        if param == "alg" {
-            return Err(OAuthError::invalid_request("set `alg` at the top level; the header `alg` follows the key"));
-        }
-        builder = builder.with_header_param(param, value.clone()).map_err(invalid)?;
-    }
-    let claims = builder.finished_claims().map_err(invalid)?;
-    let token = builder.with_claims(claims.clone()).sign().map_err(invalid)?;
+    let (token, claims) = provider.mint(&name, &request_base(&req, &provider), &request)?;
     Ok(ok(json!({ "token": token, "claims": claims })))
 }
 
