@@ -11,6 +11,7 @@ pub mod mint;
 pub mod pitfalls;
 mod provider;
 pub mod recorder;
+pub mod scan;
 mod store;
 mod tokens;
 mod users;

@@ -30,6 +30,24 @@ enum Command {
     /// The pitfall catalogue: tokens broken in exactly one way.
     #[command(subcommand)]
     Pitfalls(PitfallsCommand),
+    /// Run a scenario's cases against a live API. Exit code: 0 all as
+    /// expected, 1 findings, 2 the scan could not run.
+    Scan(ScanArgs),
+}
+
+#[derive(Debug, Args)]
+struct ScanArgs {
+    /// The scenario file (YAML).
+    file: PathBuf,
+    /// Also write the report as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Also write the report as JUnit XML to this file.
+    #[arg(long)]
+    junit: Option<PathBuf>,
+    /// No progress lines on stderr.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,6 +104,9 @@ struct ServeArgs {
     /// A TOML, YAML or JSON config file layered over the embedded default.
     #[arg(long, short, env = "MOCKIDP_CONFIG")]
     config: Option<PathBuf>,
+    /// Serve the provider setup of a scenario file (its `provider` section).
+    #[arg(long, conflicts_with = "config")]
+    scenario: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -94,6 +115,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Serve(args)) => run(args),
         Some(Command::Pitfalls(command)) => pitfalls(command),
+        Some(Command::Scan(args)) => return scan(args),
         None => run(cli.serve),
     };
     match result {
@@ -107,7 +129,17 @@ fn main() -> ExitCode {
 
 fn run(args: ServeArgs) -> anyhow::Result<()> {
     let overrides = Overrides { bind: args.bind, port: args.port };
-    let config = Config::load(args.config.as_deref(), &overrides)?;
+    let mut config = Config::load(args.config.as_deref(), &overrides)?;
+    if let Some(path) = &args.scenario {
+        let scenario = mockidp_scenario::Scenario::load(path)?;
+        if !scenario.provider.issuers.is_empty() {
+            config.issuers = scenario.provider.issuers;
+        }
+        if args.port.is_none() && scenario.provider.port != 0 {
+            config.port = scenario.provider.port;
+        }
+        config.validate()?;
+    }
     let address = SocketAddr::new(config.bind, config.port);
     let listener = TcpListener::bind(address)
         .with_context(|| format!("cannot listen on {address} (is another server using the port? try --port)"))?;
@@ -186,6 +218,31 @@ fn pitfalls(command: PitfallsCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn scan(args: ScanArgs) -> ExitCode {
+    let options = mockidp_server::scan::ScanOptions { progress: !args.quiet };
+    let report = match mockidp_server::scan::run(&args.file, &options) {
+        Ok(report) => report,
+        Err(err) => {
+            eprintln!("mockidp: scan could not run: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let written = (|| -> anyhow::Result<()> {
+        if let Some(path) = &args.json {
+            std::fs::write(path, report.to_json()).with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        if let Some(path) = &args.junit {
+            std::fs::write(path, report.to_junit()).with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        print_out(&report.table())
+    })();
+    if let Err(err) = written {
+        eprintln!("mockidp: error: {err:#}");
+        return ExitCode::from(2);
+    }
+    ExitCode::from(u8::try_from(report.exit_code()).unwrap_or(2))
 }
 
 /// Writes to stdout; a reader that went away (`| head`) ends the output
