@@ -30,7 +30,13 @@ pub struct Flaws {
 impl Flaws {
     /// Every seeded flaw.
     pub fn all() -> Self {
-        Self { accept_alg_none: true, skip_audience: true, alg_from_header: true, fetch_jku: true, no_ownership_check: true }
+        Self {
+            accept_alg_none: true,
+            skip_audience: true,
+            alg_from_header: true,
+            fetch_jku: true,
+            no_ownership_check: true,
+        }
     }
 }
 
@@ -146,7 +152,9 @@ impl State {
         if raw_header.get("cty").is_some() {
             return Err(invalid());
         }
-        let claims: Claims = if flaws.accept_alg_none && raw_header["alg"].as_str().is_some_and(|alg| alg.eq_ignore_ascii_case("none")) {
+        let claims: Claims = if flaws.accept_alg_none
+            && raw_header["alg"].as_str().is_some_and(|alg| alg.eq_ignore_ascii_case("none"))
+        {
             // Seeded flaw: an unsigned token is read as if it were signed.
             let payload = token.split('.').nth(1).and_then(|p| URL_SAFE_NO_PAD.decode(p).ok()).ok_or_else(invalid)?;
             serde_json::from_slice(&payload).map_err(|_| invalid())?
@@ -154,7 +162,10 @@ impl State {
             self.verify(token, &raw_header).await?
         };
         let now = now();
-        if claims.iss != self.settings.issuer || claims.exp + LEEWAY < now || claims.iat.is_some_and(|iat| iat > now + LEEWAY) {
+        if claims.iss != self.settings.issuer
+            || claims.exp + LEEWAY < now
+            || claims.iat.is_some_and(|iat| iat > now + LEEWAY)
+        {
             return Err(invalid());
         }
         if !flaws.skip_audience {

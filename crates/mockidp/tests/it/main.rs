@@ -10,6 +10,7 @@ mod helper;
 mod login;
 mod negative;
 mod pitfalls;
+mod scan;
 mod support;
 mod token_endpoint;
 mod verify;
