@@ -287,6 +287,14 @@ impl Scenario {
             if let Some((head, _)) = message.split_once(" at line ") {
                 message = head.to_owned();
             }
+            // serde-saphyr says only "invalid u64" for a scalar of the wrong
+            // type: add what it found there.
+            if let (Some(expected), Some((line, column))) = (message.strip_prefix("invalid "), position)
+                && !expected.contains(' ')
+            {
+                let found = scalar_at(text, line, column);
+                message = format!("expected {expected}, found `{found}`");
+            }
             ScenarioError { file: file.to_owned(), position, message: mockidp_core::config::with_suggestion(message) }
         })?;
         scenario.validate(file)?;
@@ -511,6 +519,13 @@ impl Scenario {
             if id == "oversized" && expect == Verdict::Reject { (400..500).collect() } else { statuses(expect) };
         PlannedCase { name: id.to_owned(), kind: CaseKind::Pitfall(id), request, expect, statuses, skip_reason }
     }
+}
+
+/// The plain scalar starting at 1-based `line` and `column` of `text`.
+fn scalar_at(text: &str, line: u64, column: u64) -> String {
+    let Some(row) = text.lines().nth(usize::try_from(line.saturating_sub(1)).unwrap_or(0)) else { return String::new() };
+    let start: String = row.chars().skip(usize::try_from(column.saturating_sub(1)).unwrap_or(0)).collect();
+    start.split([',', '}', ']', '#']).next().unwrap_or_default().trim().to_owned()
 }
 
 /// Serialisable verdict names for reports.
