@@ -523,7 +523,9 @@ impl Scenario {
 
 /// The plain scalar starting at 1-based `line` and `column` of `text`.
 fn scalar_at(text: &str, line: u64, column: u64) -> String {
-    let Some(row) = text.lines().nth(usize::try_from(line.saturating_sub(1)).unwrap_or(0)) else { return String::new() };
+    let Some(row) = text.lines().nth(usize::try_from(line.saturating_sub(1)).unwrap_or(0)) else {
+        return String::new();
+    };
     let start: String = row.chars().skip(usize::try_from(column.saturating_sub(1)).unwrap_or(0)).collect();
     start.split([',', '}', ']', '#']).next().unwrap_or_default().trim().to_owned()
 }

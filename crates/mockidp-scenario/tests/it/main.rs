@@ -9,7 +9,8 @@ fn error(text: &str) -> String {
     Scenario::parse(FILE, text).expect_err("the scenario must be refused").to_string()
 }
 
-const TARGET: &str = "target:\n  url: http://127.0.0.1:3000\n  audience: orders-api\nrequests:\n  orders: { path: /orders }\n";
+const TARGET: &str =
+    "target:\n  url: http://127.0.0.1:3000\n  audience: orders-api\nrequests:\n  orders: { path: /orders }\n";
 
 #[test]
 fn a_minimal_scenario_runs_every_pitfall() {
@@ -23,7 +24,9 @@ fn a_minimal_scenario_runs_every_pitfall() {
 #[test]
 fn unknown_field() {
     assert_eq!(
-        error("target:\n  url: http://127.0.0.1:3000\n  audiance: orders-api\nrequests:\n  orders: { path: /orders }\n"),
+        error(
+            "target:\n  url: http://127.0.0.1:3000\n  audiance: orders-api\nrequests:\n  orders: { path: /orders }\n"
+        ),
         "scenarios/api.yaml:3:3: unknown field `audiance`, expected one of url, audience, token, headers, timeout_ms, slow_ms (did you mean `audience`?)"
     );
 }
@@ -60,7 +63,9 @@ fn unknown_pitfall_in_a_skip_list() {
 #[test]
 fn wrong_type() {
     assert_eq!(
-        error("target:\n  url: http://127.0.0.1:3000\n  audience: orders-api\n  timeout_ms: soon\nrequests:\n  orders: { path: /orders }\n"),
+        error(
+            "target:\n  url: http://127.0.0.1:3000\n  audience: orders-api\n  timeout_ms: soon\nrequests:\n  orders: { path: /orders }\n"
+        ),
         "scenarios/api.yaml:4:15: expected u64, found `soon`"
     );
 }
@@ -137,11 +142,19 @@ fn not_yaml_at_all() {
 
 #[test]
 fn groups_expand_and_skip() {
-    let scenario = Scenario::parse(FILE, &format!("{TARGET}cases:\n  - group: malformed\n    skip: [oversized]\n")).unwrap();
+    let scenario =
+        Scenario::parse(FILE, &format!("{TARGET}cases:\n  - group: malformed\n    skip: [oversized]\n")).unwrap();
     let names: Vec<String> = scenario.plan().into_iter().map(|case| case.name).collect();
     assert_eq!(
         names,
-        ["malformed-segments", "malformed-segments-four", "malformed-base64", "malformed-json", "not-a-jwt", "empty-bearer"]
+        [
+            "malformed-segments",
+            "malformed-segments-four",
+            "malformed-base64",
+            "malformed-json",
+            "not-a-jwt",
+            "empty-bearer"
+        ]
     );
 }
 

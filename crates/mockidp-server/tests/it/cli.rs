@@ -259,3 +259,101 @@ async fn pitfalls_mint_explains_unknown_ids_and_unreachable_providers() {
     let stderr = failure(mockidp().args(["pitfalls", "mint", "expired", "--url", &format!("http://{closed}")])).await;
     assert!(stderr.contains("cannot reach mockidp at"), "{stderr}");
 }
+
+/// A free port for the provider the scan starts: the demo API must know
+/// its issuer URL before the scan begins.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn start_demo_api(provider_port: u16, flaws: mockidp_demo_api::Flaws) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let issuer = format!("http://127.0.0.1:{provider_port}/default");
+    let settings =
+        mockidp_demo_api::Settings { jwks_uri: format!("{issuer}/jwks"), issuer, audience: "orders-api".into(), flaws };
+    tokio::spawn(mockidp_demo_api::serve(listener, settings).unwrap());
+    base
+}
+
+async fn scan_demo(flaws: mockidp_demo_api::Flaws, name: &str) -> (Option<i32>, String, std::path::PathBuf) {
+    let port = free_port();
+    let api = start_demo_api(port, flaws);
+    let scenario = write_temp(
+        &format!("{name}.yaml"),
+        &format!(
+            "provider:\n  port: {port}\ntarget:\n  url: {api}\n  audience: orders-api\nrequests:\n  orders: {{ path: /orders, scopes: [orders:read] }}\n  profile: {{ path: \"/users/{{owner}}/profile\", owner: alice }}\n"
+        ),
+    );
+    let dir = scenario.parent().unwrap().to_owned();
+    let output = timeout(
+        LIMIT,
+        mockidp()
+            .args(["scan", "--quiet"])
+            .arg(&scenario)
+            .arg("--json")
+            .arg(dir.join("report.json"))
+            .arg("--junit")
+            .arg(dir.join("report.xml"))
+            .output(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    (output.status.code(), String::from_utf8(output.stdout).unwrap(), dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_exits_0_for_the_correct_api() {
+    let (code, table, dir) = scan_demo(mockidp_demo_api::Flaws::default(), "good").await;
+    assert_eq!(code, Some(0), "{table}");
+    assert!(table.contains(" 0 findings"), "{table}");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["summary"]["findings"], 0);
+    assert!(std::fs::read_to_string(dir.join("report.xml")).unwrap().starts_with("<?xml"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_exits_1_with_findings_for_the_flawed_api() {
+    let (code, table, _) = scan_demo(mockidp_demo_api::Flaws::all(), "flawed").await;
+    assert_eq!(code, Some(1), "{table}");
+    let finding_rows: Vec<&str> = table.lines().filter(|line| line.contains("FINDING")).collect();
+    assert_eq!(finding_rows.len(), 10, "{table}");
+    assert!(table.lines().any(|line| line.starts_with("alg-none ") && line.contains("never accept `none`")), "{table}");
+}
+
+#[tokio::test]
+async fn scan_exits_2_when_it_cannot_run() {
+    let invalid = write_temp(
+        "invalid.yaml",
+        "target:\n  url: http://127.0.0.1:9\n  audience: x\nrequests:\n  r: { path: / }\ncases:\n  - pitfall: expird\n",
+    );
+    let stderr = failure(mockidp().arg("scan").arg(&invalid)).await;
+    assert!(
+        stderr.contains(&format!("{}:7:14: unknown pitfall `expird` (did you mean `expired`?)", invalid.display())),
+        "{stderr}"
+    );
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let down = write_temp(
+        "down.yaml",
+        &format!("target:\n  url: http://{closed}\n  audience: x\nrequests:\n  r: {{ path: / }}\n"),
+    );
+    let stderr = failure(mockidp().args(["scan", "--quiet"]).arg(&down)).await;
+    assert!(stderr.contains("scan could not run: target:"), "{stderr}");
+}
+
+#[tokio::test]
+async fn serve_takes_the_provider_setup_from_a_scenario() {
+    let scenario = write_temp(
+        "setup.yaml",
+        "provider:\n  issuers:\n    partners:\n      keys: [{ alg: ES256 }]\n      clients:\n        partner-app: { secret: p-secret, audience: [partner-api] }\ntarget:\n  url: http://127.0.0.1:9\n  audience: partner-api\nrequests:\n  r: { path: / }\n",
+    );
+    let mut child = mockidp().args(["serve", "--port", "0", "--scenario"]).arg(&scenario).spawn().unwrap();
+    let (banner, curl) = read_banner(&mut child).await;
+    assert!(banner.contains("issuer `partners`"), "{banner}");
+    assert!(!banner.contains("issuer `default`"), "{banner}");
+    let token = run_curl_line(&curl).await;
+    let header = jsonwebtoken::decode_header(token["access_token"].as_str().unwrap()).unwrap();
+    assert_eq!(header.alg, Algorithm::ES256);
+}
