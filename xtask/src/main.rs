@@ -1,7 +1,8 @@
 //! Project automation, run as `cargo xtask <task>`.
 //!
-//! - `docs`: regenerates `docs/pitfalls.md` from the pitfall catalogue (a
-//!   test fails when it is stale).
+//! - `docs`: regenerates `docs/pitfalls.md` from the pitfall catalogue and
+//!   `scenarios/scenario.schema.json` from the scenario types (tests fail
+//!   when either is stale).
 //! - `bench`: runs the criterion benchmarks of the test helper in the bench
 //!   (release) profile and in the dev profile tests use, and prints the
 //!   medians next to their targets.
@@ -49,10 +50,15 @@ fn target_dir() -> PathBuf {
 }
 
 fn docs() -> anyhow::Result<()> {
-    let path = workspace_root().join("docs/pitfalls.md");
-    std::fs::write(&path, mockidp_core::pitfall::markdown())
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    println!("wrote {}", path.display());
+    let generated = [
+        ("docs/pitfalls.md", mockidp_core::pitfall::markdown()),
+        ("scenarios/scenario.schema.json", mockidp_scenario::json_schema()),
+    ];
+    for (file, text) in generated {
+        let path = workspace_root().join(file);
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
     Ok(())
 }
 

@@ -159,6 +159,17 @@ impl Serialize for Algorithm {
     }
 }
 
+impl schemars::JsonSchema for Algorithm {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Algorithm".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = Algorithm::ALL.iter().map(|alg| alg.as_str()).collect();
+        schemars::json_schema!({ "type": "string", "enum": names, "description": "A JWS algorithm (RFC 7518)" })
+    }
+}
+
 impl<'de> Deserialize<'de> for Algorithm {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let name = String::deserialize(deserializer)?;

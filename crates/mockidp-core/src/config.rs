@@ -13,7 +13,7 @@ use crate::Algorithm;
 pub const DEFAULT_CONFIG: &str = include_str!("default.toml");
 
 /// The whole provider configuration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Address to listen on. `127.0.0.1` unless set: the provider hands out
@@ -53,7 +53,7 @@ impl Default for Config {
 }
 
 /// One issuer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct IssuerConfig {
     /// The exact issuer identifier (`iss`), such as `http://mockidp:8080/default`.
@@ -114,7 +114,7 @@ impl Default for IssuerConfig {
 }
 
 /// How the authorization endpoint logs users in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LoginMode {
     /// Show the login page: pick a user, or type a subject and claims.
@@ -125,7 +125,7 @@ pub enum LoginMode {
 }
 
 /// One user.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct UserConfig {
     /// Claims of this user. Standard OpenID claims not given here get
@@ -137,7 +137,7 @@ pub struct UserConfig {
 }
 
 /// Claims to add when a request parameter matches.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimMapping {
     /// Request parameter to look at: `scope`, `client_id`, `grant_type`, `audience`, …
@@ -151,7 +151,7 @@ pub struct ClaimMapping {
 }
 
 /// One signing key.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeyConfig {
     /// The JWA algorithm: RS256/384/512, PS256/384/512, ES256, ES384, EdDSA, HS256/384/512.
@@ -177,7 +177,7 @@ impl KeyConfig {
 }
 
 /// One client.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClientConfig {
     /// The client secret; a client without one is public: it authenticates
@@ -226,7 +226,7 @@ impl Default for ClientConfig {
 }
 
 /// The form of access tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AccessTokenFormat {
     /// A signed RFC 9068 JWT.
@@ -236,7 +236,7 @@ pub enum AccessTokenFormat {
 }
 
 /// An OAuth 2.0 grant type, by its `grant_type` value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum GrantType {
     /// RFC 6749 §4.1.
     #[serde(rename = "authorization_code")]

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use serde_saphyr::Spanned;
 
 /// A whole scenario file.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     /// Where tokens come from.
@@ -23,6 +23,7 @@ pub struct Scenario {
     pub requests: BTreeMap<String, Request>,
     /// What to run; every pitfall (`group: all`) when empty.
     #[serde(default)]
+    #[schemars(with = "Vec<Case>")]
     pub cases: Vec<Spanned<Case>>,
     /// Which statuses count as which verdict.
     #[serde(default)]
@@ -30,7 +31,7 @@ pub struct Scenario {
 }
 
 /// The provider the scan takes tokens from.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderSetup {
     /// A running mockidp to use instead of starting one (its admin API must be reachable).
@@ -54,10 +55,11 @@ fn default_issuer() -> String {
 }
 
 /// The API under test.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
     /// Base URL, such as `http://127.0.0.1:3000`.
+    #[schemars(with = "String")]
     pub url: Spanned<String>,
     /// The `aud` the API expects.
     pub audience: String,
@@ -84,7 +86,7 @@ fn default_slow() -> u64 {
 }
 
 /// How the token is sent.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenPlacement {
     /// `header` (`Authorization: Bearer`), `cookie` or `query`.
@@ -101,7 +103,7 @@ impl Default for TokenPlacement {
 }
 
 /// Where the token goes.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenLocation {
     /// `Authorization: Bearer <token>` (or the named header, with the same scheme).
@@ -114,7 +116,7 @@ pub enum TokenLocation {
 }
 
 /// One request the API serves.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Request {
     /// HTTP method.
@@ -136,7 +138,7 @@ fn default_method() -> String {
 }
 
 /// A group of pitfalls.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Group {
     /// Every case.
@@ -151,12 +153,13 @@ pub enum Group {
 
 /// One entry of `cases`: exactly one of `group`, `pitfall`, `custom`,
 /// `object` or `scope`, with its settings.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Case {
     /// A group of pitfalls.
     pub group: Option<Group>,
     /// One pitfall by id.
+    #[schemars(schema_with = "pitfall_id")]
     pub pitfall: Option<Spanned<String>>,
     /// A custom token, by the name to report it under.
     pub custom: Option<String>,
@@ -165,6 +168,7 @@ pub struct Case {
     /// A scope check, by name: a valid token with other scopes.
     pub scope: Option<String>,
     /// The request to send; the first one by name when unset.
+    #[schemars(with = "Option<String>")]
     pub request: Option<Spanned<String>>,
     /// The expected verdict, overriding the catalogue's.
     pub expect: Option<Verdict>,
@@ -172,6 +176,7 @@ pub struct Case {
     pub status: Option<Vec<u16>>,
     /// Pitfall ids a group leaves out.
     #[serde(default)]
+    #[schemars(schema_with = "pitfall_ids")]
     pub skip: Vec<Spanned<String>>,
     /// Custom tokens: claims to set (`null` removes one).
     #[serde(default)]
@@ -189,7 +194,7 @@ pub struct Case {
 }
 
 /// The statuses each verdict accepts.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Statuses {
     /// `reject`: 401 by default.
@@ -519,6 +524,24 @@ impl Scenario {
             if id == "oversized" && expect == Verdict::Reject { (400..500).collect() } else { statuses(expect) };
         PlannedCase { name: id.to_owned(), kind: CaseKind::Pitfall(id), request, expect, statuses, skip_reason }
     }
+}
+
+/// A pitfall id: one of the catalogue's, so editors complete and check it.
+fn pitfall_id(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let ids: Vec<&str> = pitfall::catalogue().iter().map(|p| p.id).collect();
+    schemars::json_schema!({ "type": "string", "enum": ids })
+}
+
+fn pitfall_ids(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let item = pitfall_id(generator);
+    schemars::json_schema!({ "type": "array", "items": item })
+}
+
+/// The JSON Schema of scenario files, generated from these types;
+/// `scenarios/scenario.schema.json` is a copy a test keeps current.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(Scenario);
+    format!("{}\n", serde_json::to_string_pretty(&schema).expect("a schema serialises"))
 }
 
 /// The plain scalar starting at 1-based `line` and `column` of `text`.

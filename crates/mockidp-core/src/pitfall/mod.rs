@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::{Clock, KeySet, SigningKey};
 
 /// What a correct resource server does with the case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// 401 with `WWW-Authenticate: Bearer error="invalid_token"` (RFC 6750 §3.1).

@@ -172,3 +172,17 @@ fn the_example_scenarios_are_valid() {
     }
     assert!(n_files >= 4, "only {n_files} example scenarios");
 }
+
+/// Editors read `scenarios/scenario.schema.json`; it must match the types.
+#[test]
+fn the_checked_in_json_schema_is_current() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scenarios/scenario.schema.json");
+    let on_disk = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        on_disk == mockidp_scenario::json_schema(),
+        "scenarios/scenario.schema.json is stale: run `cargo xtask docs` and commit the result"
+    );
+    let schema: serde_json::Value = serde_json::from_str(&on_disk).unwrap();
+    assert_eq!(schema["title"], "Scenario");
+    assert!(schema.to_string().contains("\"alg-none\""), "pitfall ids are enumerated for completion");
+}
