@@ -45,6 +45,14 @@ cases:
   - scope: read-token-writing
     request: orders
     scopes: [orders:write]
+  - custom: custom-valid-token
+    request: orders
+    claims: {{ roles: [viewer] }}
+    expect: accept
+  - custom: custom-unknown-kid
+    request: orders
+    header: {{ kid: no-such-key }}
+    expect: reject
 "#,
         provider = idp.uri()
     )
@@ -76,6 +84,10 @@ async fn the_correct_api_passes_every_case() {
         "accepted within the leeway: reported, not a finding"
     );
     assert_eq!(outcome("jku-injection"), Outcome::Pass);
+    assert_eq!(outcome("custom-valid-token"), Outcome::Pass);
+    assert_eq!(outcome("custom-unknown-kid"), Outcome::Pass);
+    assert_eq!(outcome("profile-of-another-user"), Outcome::Pass);
+    assert_eq!(outcome("read-token-writing"), Outcome::Pass);
     assert_eq!(report.cases.iter().find(|c| c.name == "jku-injection").unwrap().fetches, Some(0));
     // Cases the default issuer cannot produce are skipped, with the reason.
     let skipped: BTreeSet<&str> =
@@ -171,4 +183,56 @@ async fn a_target_that_is_down_is_an_error_not_a_finding() {
     let result = tokio::task::spawn_blocking(move || run(&path, &ScanOptions::default())).await.unwrap();
     let err = result.expect_err("the scan cannot run");
     assert!(err.to_string().starts_with("target: "), "{err}");
+}
+
+/// An API that takes its token from one place only, and answers 200 when a
+/// JWT is there and 401 otherwise: enough to prove where the scanner put it.
+fn start_place_checker(place: &'static str) -> String {
+    use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = HttpServer::new(move || {
+        App::new().default_service(web::to(move |req: HttpRequest| async move {
+            let token = match place {
+                // actix's cookie feature is off in this workspace; read the header.
+                "cookie" => req
+                    .headers()
+                    .get("cookie")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("session="))
+                    .map(str::to_owned),
+                _ => req.query_string().strip_prefix("t=").map(str::to_owned),
+            };
+            let looks_like_jwt = token.is_some_and(|t| t.split('.').count() == 3);
+            if looks_like_jwt && req.headers().get("x-api-key").is_some_and(|v| v == "k-1") {
+                HttpResponse::Ok().finish()
+            } else {
+                HttpResponse::Unauthorized().finish()
+            }
+        }))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    base
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_travel_in_a_cookie_or_a_query_parameter_with_extra_headers() {
+    let idp = MockIdp::start().await;
+    for (place, name) in [("cookie", "session"), ("query", "t")] {
+        let api = start_place_checker(place);
+        let text = format!(
+            "provider:\n  url: {}\ntarget:\n  url: {api}\n  audience: demo-api\n  token: {{ in: {place}, name: {name} }}\n  headers: {{ x-api-key: k-1 }}\nrequests:\n  any: {{ path: /anything }}\ncases:\n  - pitfall: valid\n",
+            idp.uri()
+        );
+        let path = write_scenario(&format!("place-{place}"), &text);
+        let report = tokio::task::spawn_blocking(move || run(&path, &ScanOptions::default())).await.unwrap();
+        let report = report.unwrap_or_else(|err| panic!("{place}: {err}"));
+        assert_eq!(report.exit_code(), 0, "{place}: {}", report.table());
+        assert_eq!(report.cases.len(), 3, "control, valid, control");
+    }
 }
