@@ -90,6 +90,8 @@ pub struct IssuerConfig {
     pub clients: BTreeMap<String, ClientConfig>,
     /// Claims added to tokens when a request matches (navikt's `requestMappings`).
     pub claim_mappings: Vec<ClaimMapping>,
+    /// Relying-party cases always on for this issuer (`rp-id-token-wrong-nonce`, …).
+    pub misbehave: Vec<crate::rp::RpCase>,
 }
 
 impl Default for IssuerConfig {
@@ -109,6 +111,7 @@ impl Default for IssuerConfig {
             users: BTreeMap::new(),
             clients: BTreeMap::new(),
             claim_mappings: Vec::new(),
+            misbehave: Vec::new(),
         }
     }
 }
@@ -205,6 +208,8 @@ pub struct ClientConfig {
     /// Sign this client's tokens with the issuer key of this algorithm.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signing_alg: Option<Algorithm>,
+    /// Relying-party cases always on for this client.
+    pub misbehave: Vec<crate::rp::RpCase>,
 }
 
 impl Default for ClientConfig {
@@ -221,6 +226,7 @@ impl Default for ClientConfig {
             access_token_format: AccessTokenFormat::Jwt,
             rotate_refresh_tokens: false,
             signing_alg: None,
+            misbehave: Vec::new(),
         }
     }
 }

@@ -32,6 +32,7 @@ mod jwt;
 mod key;
 pub mod pitfall;
 mod pool;
+pub mod rp;
 mod types;
 mod verify;
 

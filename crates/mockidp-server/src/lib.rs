@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod embedded;
+pub mod faults;
 pub mod http;
 pub mod mint;
 pub mod pitfalls;
@@ -18,7 +19,11 @@ mod users;
 
 pub use config::{Config, ConfigError, LoadConfig, Overrides};
 pub use http::{ServerOptions, routes, serve};
-pub use provider::{Issuer, Provider};
+pub use provider::{Issuer, Provider, Switch};
+/// The provider clock type, for the helper.
+pub mod provider_clock {
+    pub use crate::provider::ClockControl;
+}
 pub use recorder::RecordedRequest;
 pub use tokens::Issue;
 pub use users::Identity;

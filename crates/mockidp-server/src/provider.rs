@@ -6,7 +6,7 @@ use std::{
     sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock},
 };
 
-use mockidp_core::{Clock, KeyPool, KeySet, SigningKey, SystemClock};
+use mockidp_core::{Clock, KeyPool, KeySet, SigningKey, SystemClock, rp::RpCase};
 
 use crate::{
     config::{ClientConfig, Config, ConfigError, IssuerConfig, KeyConfig, UserConfig},
@@ -27,7 +27,70 @@ pub struct Provider {
     store: Mutex<Store>,
     recorder: Mutex<Recorder>,
     hosting: Mutex<Hosting>,
-    clock: Arc<dyn Clock>,
+    switches: Mutex<Vec<(String, Switch)>>,
+    faults: crate::faults::Faults,
+    clock: Arc<ClockControl>,
+}
+
+/// The provider's clock: a base clock (the wall clock, or one a test
+/// injected) that the admin API can move forward or pin.
+#[derive(Debug)]
+pub struct ClockControl {
+    base: Arc<dyn Clock>,
+    offset: std::sync::atomic::AtomicI64,
+    pinned: Mutex<Option<i64>>,
+}
+
+impl ClockControl {
+    fn new(base: Arc<dyn Clock>) -> Self {
+        Self { base, offset: std::sync::atomic::AtomicI64::new(0), pinned: Mutex::new(None) }
+    }
+
+    /// Moves time forward by `secs` (back, if negative).
+    pub fn advance(&self, secs: i64) {
+        let mut pinned = self.pinned.lock().unwrap_or_else(PoisonError::into_inner);
+        match &mut *pinned {
+            Some(at) => *at += secs,
+            None => {
+                self.offset.fetch_add(secs, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// Stops time at `at`.
+    pub fn pin(&self, at: i64) {
+        *self.pinned.lock().unwrap_or_else(PoisonError::into_inner) = Some(at);
+    }
+
+    /// Back to the base clock.
+    pub fn reset(&self) {
+        *self.pinned.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        self.offset.store(0, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Clock for ClockControl {
+    fn now(&self) -> i64 {
+        match *self.pinned.lock().unwrap_or_else(PoisonError::into_inner) {
+            Some(at) => at,
+            None => self.base.now() + self.offset.load(std::sync::atomic::Ordering::SeqCst),
+        }
+    }
+}
+
+/// A relying-party case switched on at run time.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Switch {
+    /// The case.
+    #[serde(rename = "id")]
+    pub case: RpCase,
+    /// Only for this client; every client when unset.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// For the next this many requests it applies to; until cleared when unset.
+    #[serde(default)]
+    pub times: Option<u32>,
 }
 
 /// One issuer: its settings, clients, users and keys. Immutable; a change
@@ -65,20 +128,32 @@ impl Provider {
             store: Mutex::new(Store::default()),
             recorder: Mutex::new(Recorder::default()),
             hosting: Mutex::new(Hosting::default()),
-            clock: Arc::new(SystemClock),
+            switches: Mutex::new(Vec::new()),
+            faults: crate::faults::Faults::default(),
+            clock: Arc::new(ClockControl::new(Arc::new(SystemClock))),
         })
     }
 
     /// Replaces the clock every issuer reads "now" from.
     #[must_use]
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
+        self.clock = Arc::new(ClockControl::new(clock));
         self
     }
 
     /// The clock.
     pub fn clock(&self) -> Arc<dyn Clock> {
         self.clock.clone()
+    }
+
+    /// Moving, pinning and resetting the clock.
+    pub fn clock_control(&self) -> &ClockControl {
+        &self.clock
+    }
+
+    /// Injected faults.
+    pub fn faults(&self) -> &crate::faults::Faults {
+        &self.faults
     }
 
     /// Now, in seconds since the epoch, by the provider's clock.
@@ -137,6 +212,55 @@ impl Provider {
     /// Attacker material served for pitfall cases.
     pub fn hosting(&self) -> MutexGuard<'_, Hosting> {
         self.hosting.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Switches a relying-party case on for `issuer`. `rp-signing-key-rotation`
+    /// acts at once: a new key signs from now on, the old one stays published.
+    pub fn add_switch(&self, issuer: &str, switch: Switch) -> Result<(), ConfigError> {
+        if switch.case == RpCase::SigningKeyRotation {
+            let rotated = self.update_issuer(issuer, |issuer| {
+                let key = SigningKey::generate(issuer.signer().alg())
+                    .map_err(|err| config_error(format!("issuers.{}.keys", issuer.name), err.to_string()))?;
+                let kid = key.kid().clone();
+                issuer.keys.push(key);
+                issuer.keys.set_signer(&kid);
+                Ok(())
+            });
+            return rotated.unwrap_or_else(|| Err(config_error(format!("issuers.{issuer}"), "no such issuer")));
+        }
+        self.switches.lock().unwrap_or_else(PoisonError::into_inner).push((issuer.to_owned(), switch));
+        Ok(())
+    }
+
+    /// Switches every run-time case of `issuer` off.
+    pub fn clear_switches(&self, issuer: &str) {
+        self.switches.lock().unwrap_or_else(PoisonError::into_inner).retain(|(name, _)| name != issuer);
+    }
+
+    /// Whether `case` applies to a request of `client_id` at `issuer`: the
+    /// issuer's or the client's configuration, or a run-time switch, of
+    /// which one use is consumed unless `peek`.
+    pub fn misbehaves(&self, issuer: &Issuer, client_id: Option<&str>, case: RpCase, peek: bool) -> bool {
+        if issuer.config.misbehave.contains(&case)
+            || client_id.and_then(|id| issuer.client(id)).is_some_and(|client| client.misbehave.contains(&case))
+        {
+            return true;
+        }
+        let mut switches = self.switches.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(index) = switches.iter().position(|(name, switch)| {
+            *name == issuer.name
+                && switch.case == case
+                && (switch.client_id.is_none() || switch.client_id.as_deref() == client_id)
+        }) else {
+            return false;
+        };
+        if !peek && let Some(times) = &mut switches[index].1.times {
+            *times = times.saturating_sub(1);
+            if *times == 0 {
+                switches.remove(index);
+            }
+        }
+        true
     }
 
     /// The request log.

@@ -1,6 +1,6 @@
 //! Issuing tokens: access tokens (JWT or opaque), ID tokens, refresh tokens.
 
-use mockidp_core::{Audience, Claims, TokenBuilder, b64url};
+use mockidp_core::{Audience, Claims, TokenBuilder, b64url, rp::RpCase};
 use serde_json::{Map, Value, json};
 
 use crate::{
@@ -51,6 +51,8 @@ pub struct Issue<'a> {
     pub params: Vec<(String, String)>,
     /// `issued_token_type` for token exchange (RFC 8693 §2.2.1).
     pub issued_token_type: Option<&'static str>,
+    /// Whether this is a refresh (for `rp-refresh-changed-claims`).
+    pub is_refresh: bool,
 }
 
 impl Provider {
@@ -170,11 +172,17 @@ impl Provider {
         if let Some(authorization) = &issue.authorization
             && issue.scopes.iter().any(|s| s == "openid")
         {
+            // Relying-party cases: each switched-on case breaks one thing.
+            let rp = |case: RpCase| self.misbehaves(issuer, Some(issue.client_id), case, false);
+            let mut sub = authorization.identity.sub.clone();
+            if issue.is_refresh && rp(RpCase::RefreshChangedClaims) {
+                sub.push_str("-changed");
+            }
             let mut id = TokenBuilder::new(key)
                 .with_clock(self.clock())
                 .with_lifetime_secs(secs(config.id_token_lifetime_secs))
                 .with_issuer(issue.issuer_url.clone())
-                .with_subject(authorization.identity.sub.clone())
+                .with_subject(sub)
                 .with_audience(Audience::one(issue.client_id))
                 .without_claim("jti");
             let claims = id.claims_mut();
@@ -186,15 +194,39 @@ impl Provider {
             }
             claims.extra.insert("auth_time".into(), json!(authorization.auth_time));
             claims.extra.insert("azp".into(), json!(issue.client_id));
-            claims.extra.insert("at_hash".into(), json!(key.alg().half_hash(&access_token)));
+            let hashed = if rp(RpCase::IdTokenBadAtHash) { "not-the-access-token" } else { access_token.as_str() };
+            claims.extra.insert("at_hash".into(), json!(key.alg().half_hash(hashed)));
             claims.extra.insert("amr".into(), json!(["pwd"]));
             if let Some(nonce) = &authorization.nonce {
+                let nonce = if rp(RpCase::IdTokenWrongNonce) { format!("{nonce}-other") } else { nonce.clone() };
                 claims.extra.insert("nonce".into(), json!(nonce));
             }
             if let Some(acr) = &authorization.acr {
                 claims.extra.insert("acr".into(), json!(acr));
             }
-            response.insert("id_token".into(), json!(id.sign().map_err(signing_failed)?));
+            if rp(RpCase::IdTokenWrongIss) {
+                id = id.with_issuer(format!("{}-other", issue.issuer_url));
+            }
+            if rp(RpCase::IdTokenWrongAud) {
+                id = id.with_audience(Audience::one(format!("{}-other", issue.client_id)));
+            }
+            for (case, claim) in [
+                (RpCase::IdTokenMissingAud, "aud"),
+                (RpCase::IdTokenMissingSub, "sub"),
+                (RpCase::IdTokenMissingIat, "iat"),
+            ] {
+                if rp(case) {
+                    id = id.without_claim(claim);
+                }
+            }
+            if rp(RpCase::KidAbsentSingleJwks) || rp(RpCase::KidAbsentMultipleJwks) {
+                id = id.with_kid(None);
+            }
+            let mut id_token = id.sign().map_err(signing_failed)?;
+            if rp(RpCase::IdTokenBadSignature) {
+                id_token = corrupt_signature(&id_token);
+            }
+            response.insert("id_token".into(), json!(id_token));
         }
 
         // The refresh token.
@@ -239,7 +271,12 @@ impl Provider {
         let claims = id.claims_mut();
         claims.extra.insert("auth_time".into(), json!(authorization.auth_time));
         claims.extra.insert("azp".into(), json!(client_id));
-        claims.extra.insert("c_hash".into(), json!(key.alg().half_hash(code)));
+        let hashed = if self.misbehaves(issuer, Some(client_id), RpCase::IdTokenBadCHash, false) {
+            "not-the-code"
+        } else {
+            code
+        };
+        claims.extra.insert("c_hash".into(), json!(key.alg().half_hash(hashed)));
         if let Some(nonce) = &authorization.nonce {
             claims.extra.insert("nonce".into(), json!(nonce));
         }
@@ -302,6 +339,16 @@ pub enum TokenKind {
     Id,
     /// Either.
     Any,
+}
+
+/// The same token with one bit of its signature flipped.
+fn corrupt_signature(token: &str) -> String {
+    let Some((signing_input, signature)) = token.rsplit_once('.') else { return token.to_owned() };
+    let mut bytes = mockidp_core::b64url_decode(signature).unwrap_or_default();
+    if let Some(first) = bytes.first_mut() {
+        *first ^= 0x01;
+    }
+    format!("{signing_input}.{}", b64url(bytes))
 }
 
 fn signing_failed(err: mockidp_core::Error) -> OAuthError {

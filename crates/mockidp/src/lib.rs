@@ -32,10 +32,13 @@
 
 use std::{net::SocketAddr, sync::Arc};
 
-pub use mockidp_core::pitfall::{Pitfall, PitfallError, Verdict, Watch};
 pub use mockidp_core::{
     Algorithm, Audience, Claims, Clock, FixedClock, Header, Jwk, JwkSet, ManualClock, SigningKey, SystemClock,
     TokenBuilder,
+};
+pub use mockidp_core::{
+    pitfall::{Pitfall, PitfallError, Verdict, Watch},
+    rp::RpCase,
 };
 pub use mockidp_server::RecordedRequest;
 pub use mockidp_server::config::{
@@ -43,6 +46,11 @@ pub use mockidp_server::config::{
 };
 pub use mockidp_server::pitfalls::{MintedPitfall, PitfallOptions};
 use mockidp_server::{Provider, embedded::Embedded};
+pub use mockidp_server::{
+    Switch,
+    faults::{Endpoint, Fault},
+    provider_clock::ClockControl,
+};
 
 /// The subject of tokens from [`MockIdp::token`] unless set otherwise.
 pub const DEFAULT_SUBJECT: &str = "alice";
@@ -53,7 +61,130 @@ pub struct MockIdp {
     uri: String,
     default_issuer: String,
     provider: Arc<Provider>,
+    expectations: std::sync::Mutex<Vec<Expectation>>,
     server: Embedded,
+}
+
+/// What the provider is expected to receive, verified when the [`MockIdp`]
+/// is dropped (or by [`MockIdp::verify`]), like wiremock's `expect`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use mockidp::{Expectation, MockIdp};
+///
+/// let idp = MockIdp::start().await;
+/// idp.expect(Expectation::token_request().from_client("demo-client").times(0));
+/// // ... the code under test must not fetch a token ...
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "an Expectation does nothing until `idp.expect(..)`"]
+pub struct Expectation {
+    description: String,
+    method: Option<String>,
+    path_suffix: Option<String>,
+    client_id: Option<String>,
+    params: Vec<(String, String)>,
+    times: Times,
+}
+
+/// How many matching requests an expectation wants: `1`, `1..`, `..=2`, `2..4`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Times {
+    min: u64,
+    max: Option<u64>,
+}
+
+impl From<u64> for Times {
+    fn from(n: u64) -> Self {
+        Times { min: n, max: Some(n) }
+    }
+}
+
+impl From<std::ops::RangeFrom<u64>> for Times {
+    fn from(range: std::ops::RangeFrom<u64>) -> Self {
+        Times { min: range.start, max: None }
+    }
+}
+
+impl From<std::ops::Range<u64>> for Times {
+    fn from(range: std::ops::Range<u64>) -> Self {
+        Times { min: range.start, max: Some(range.end.saturating_sub(1)) }
+    }
+}
+
+impl From<std::ops::RangeInclusive<u64>> for Times {
+    fn from(range: std::ops::RangeInclusive<u64>) -> Self {
+        Times { min: *range.start(), max: Some(*range.end()) }
+    }
+}
+
+impl From<std::ops::RangeToInclusive<u64>> for Times {
+    fn from(range: std::ops::RangeToInclusive<u64>) -> Self {
+        Times { min: 0, max: Some(range.end) }
+    }
+}
+
+impl std::fmt::Display for Times {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.min, self.max) {
+            (min, Some(max)) if min == max => write!(f, "exactly {min}"),
+            (0, Some(max)) => write!(f, "at most {max}"),
+            (min, None) => write!(f, "at least {min}"),
+            (min, Some(max)) => write!(f, "between {min} and {max}"),
+        }
+    }
+}
+
+impl Expectation {
+    /// Any request with `method` whose path ends with `path_suffix`
+    /// (`/token`, `/default/userinfo`).
+    pub fn request(method: &str, path_suffix: &str) -> Self {
+        Expectation {
+            description: format!("{method} …{path_suffix}"),
+            method: Some(method.to_ascii_uppercase()),
+            path_suffix: Some(path_suffix.to_owned()),
+            client_id: None,
+            params: Vec::new(),
+            times: Times { min: 1, max: None },
+        }
+    }
+
+    /// A request to a token endpoint.
+    pub fn token_request() -> Self {
+        Expectation { description: "token request".into(), ..Self::request("POST", "/token") }
+    }
+
+    /// Only requests from this client (HTTP Basic user or `client_id`).
+    pub fn from_client(mut self, client_id: &str) -> Self {
+        self.description.push_str(&format!(" from client `{client_id}`"));
+        self.client_id = Some(client_id.to_owned());
+        self
+    }
+
+    /// Only requests with this form or query parameter (`grant_type`, `scope`…).
+    pub fn with_param(mut self, name: &str, value: &str) -> Self {
+        self.description.push_str(&format!(" with `{name}={value}`"));
+        self.params.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// How many matching requests are expected: `1`, `1..`, `..=2`, `2..4`.
+    pub fn times(mut self, times: impl Into<Times>) -> Self {
+        self.times = times.into();
+        self
+    }
+
+    fn matches(&self, request: &RecordedRequest) -> bool {
+        self.method.as_deref().is_none_or(|method| request.method == method)
+            && self.path_suffix.as_deref().is_none_or(|suffix| request.path.ends_with(suffix))
+            && self.client_id.as_deref().is_none_or(|client| request.client_id.as_deref() == Some(client))
+            && self
+                .params
+                .iter()
+                .all(|(name, value)| request.form.get(name) == Some(value) || request.query.get(name) == Some(value))
+    }
 }
 
 /// Settings for a [`MockIdp`]; [`MockIdpBuilder::start`] runs it.
@@ -182,6 +313,80 @@ impl MockIdp {
         mockidp_core::pitfall::catalogue().iter().map(|case| (case, self.pitfall_with(case.id, options))).collect()
     }
 
+    /// Registers an expectation, verified when the provider is dropped.
+    pub fn expect(&self, expectation: Expectation) {
+        self.expectations.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(expectation);
+    }
+
+    /// Checks every expectation now; the error is the message `Drop` panics with.
+    pub fn verify(&self) -> Result<(), String> {
+        let requests = self.received_requests();
+        let expectations = self.expectations.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let failures: Vec<String> = expectations
+            .iter()
+            .filter_map(|expectation| {
+                let count = requests.iter().filter(|request| expectation.matches(request)).count() as u64;
+                let met = count >= expectation.times.min && expectation.times.max.is_none_or(|max| count <= max);
+                (!met).then(|| {
+                    format!("  - {}: expected {}, received {count}", expectation.description, expectation.times)
+                })
+            })
+            .collect();
+        if failures.is_empty() {
+            return Ok(());
+        }
+        let mut message = format!(
+            "mockidp: {} expectation{} not met:\n{}\nrequests received ({}):\n",
+            failures.len(),
+            if failures.len() == 1 { " was" } else { "s were" },
+            failures.join("\n"),
+            requests.len()
+        );
+        for request in &requests {
+            let client = request.client_id.as_deref().map(|c| format!(" client `{c}`")).unwrap_or_default();
+            message.push_str(&format!("  {} {}{client} -> {}\n", request.method, request.path, request.status));
+        }
+        Err(message)
+    }
+
+    /// Switches a relying-party case on for the default issuer, until
+    /// [`MockIdp::behave`]; `rp-signing-key-rotation` rotates at once.
+    pub fn misbehave(&self, case: RpCase) {
+        self.misbehave_with(&self.default_issuer, Switch { case, client_id: None, times: None });
+    }
+
+    /// Switches a relying-party case on for `issuer`, per client or for the next N requests.
+    ///
+    /// # Panics
+    ///
+    /// If there is no such issuer.
+    pub fn misbehave_with(&self, issuer: &str, switch: Switch) {
+        if let Err(err) = self.provider.add_switch(issuer, switch) {
+            panic!("{err}");
+        }
+    }
+
+    /// Switches every relying-party case of the default issuer off.
+    pub fn behave(&self) {
+        self.provider.clear_switches(&self.default_issuer);
+    }
+
+    /// Makes an endpoint of the default issuer fail: a status, a delay, a
+    /// malformed body or a dropped connection.
+    pub fn inject_fault(&self, fault: Fault) {
+        self.provider.faults().add(&self.default_issuer, fault);
+    }
+
+    /// Clears the default issuer's faults.
+    pub fn clear_faults(&self) {
+        self.provider.faults().clear(&self.default_issuer);
+    }
+
+    /// The provider's clock: move it forward, pin it, reset it.
+    pub fn clock(&self) -> &ClockControl {
+        self.provider.clock_control()
+    }
+
     /// The key the default issuer signs with.
     pub fn signing_key(&self) -> SigningKey {
         self.issuer_state(&self.default_issuer).signer().clone()
@@ -267,6 +472,17 @@ impl PitfallToken {
     }
 }
 
+impl Drop for MockIdp {
+    fn drop(&mut self) {
+        // Never a second panic: a test that already failed says why itself.
+        if !std::thread::panicking()
+            && let Err(message) = self.verify()
+        {
+            panic!("{message}");
+        }
+    }
+}
+
 impl MockIdpBuilder {
     /// Replaces the whole configuration. `bind`, `port` and `public_url` are
     /// ignored: the provider always listens on `127.0.0.1:0`.
@@ -315,6 +531,12 @@ impl MockIdpBuilder {
             config.issuers.keys().next().cloned().unwrap_or_else(|| "default".to_owned())
         };
         let server = Embedded::start(config, 0, self.clock)?;
-        Ok(MockIdp { uri: server.uri().to_owned(), default_issuer, provider: server.provider().clone(), server })
+        Ok(MockIdp {
+            uri: server.uri().to_owned(),
+            default_issuer,
+            provider: server.provider().clone(),
+            expectations: std::sync::Mutex::new(Vec::new()),
+            server,
+        })
     }
 }

@@ -38,6 +38,11 @@ pub fn routes(config: &mut ServiceConfig) {
             .route("/issuers/{issuer}/keys", web::post().to(add_key))
             .route("/issuers/{issuer}/keys/rotate", web::post().to(rotate_keys))
             .route("/issuers/{issuer}/keys/{kid}", web::delete().to(retire_key))
+            .route("/issuers/{issuer}/misbehave", web::post().to(add_switch))
+            .route("/issuers/{issuer}/misbehave", web::delete().to(clear_switches))
+            .route("/issuers/{issuer}/faults", web::post().to(add_fault))
+            .route("/issuers/{issuer}/faults", web::delete().to(clear_faults))
+            .route("/clock", web::post().to(set_clock))
             .route("/pitfalls", web::get().to(list_pitfalls))
             .route("/pitfalls/fetches/{fetch_id}", web::get().to(pitfall_fetches))
             .route("/issuers/{issuer}/pitfalls/{id}", web::post().to(mint_pitfall))
@@ -434,4 +439,94 @@ async fn pitfall_fetches(
         .pitfall_fetches(&fetch_id)
         .ok_or_else(|| OAuthError::new(ErrorCode::NotFound, format!("no pitfall material `{fetch_id}`")))?;
     Ok(ok(json!({ "fetch_id": fetch_id.as_str(), "fetches": fetches })))
+}
+
+/// `POST /_mockidp/admin/issuers/{issuer}/misbehave`: switch a relying-party case on.
+async fn add_switch(
+    req: HttpRequest,
+    name: web::Path<String>,
+    payload: web::Payload,
+    provider: web::Data<Provider>,
+) -> Result<HttpResponse, OAuthError> {
+    guard(&req, &provider)?;
+    let switch: crate::Switch = json_body(&req, payload, provider.max_body_bytes()).await?;
+    if provider.issuer(&name).is_none() {
+        return Err(OAuthError::unknown_issuer(&name));
+    }
+    let id = switch.case.id();
+    provider.add_switch(&name, switch).map_err(config_error)?;
+    Ok(HttpResponse::Created().json(json!({ "id": id })))
+}
+
+/// `DELETE /_mockidp/admin/issuers/{issuer}/misbehave`: every run-time case off.
+async fn clear_switches(
+    req: HttpRequest,
+    name: web::Path<String>,
+    provider: web::Data<Provider>,
+) -> Result<HttpResponse, OAuthError> {
+    guard(&req, &provider)?;
+    provider.clear_switches(&name);
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /_mockidp/admin/issuers/{issuer}/faults`: make an endpoint fail.
+async fn add_fault(
+    req: HttpRequest,
+    name: web::Path<String>,
+    payload: web::Payload,
+    provider: web::Data<Provider>,
+) -> Result<HttpResponse, OAuthError> {
+    guard(&req, &provider)?;
+    let fault: crate::faults::Fault = json_body(&req, payload, provider.max_body_bytes()).await?;
+    if provider.issuer(&name).is_none() {
+        return Err(OAuthError::unknown_issuer(&name));
+    }
+    provider.faults().add(&name, fault);
+    Ok(HttpResponse::Created().finish())
+}
+
+/// `DELETE /_mockidp/admin/issuers/{issuer}/faults`: every fault of the issuer cleared.
+async fn clear_faults(
+    req: HttpRequest,
+    name: web::Path<String>,
+    provider: web::Data<Provider>,
+) -> Result<HttpResponse, OAuthError> {
+    guard(&req, &provider)?;
+    provider.faults().clear(&name);
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockChange {
+    /// Seconds to move the clock forward (negative: back).
+    #[serde(default)]
+    advance_secs: Option<i64>,
+    /// Pin the clock at this instant (seconds since the epoch).
+    #[serde(default)]
+    pin_at: Option<i64>,
+    /// Back to the wall clock.
+    #[serde(default)]
+    reset: bool,
+}
+
+/// `POST /_mockidp/admin/clock`: move, pin or reset the provider's clock.
+async fn set_clock(
+    req: HttpRequest,
+    payload: web::Payload,
+    provider: web::Data<Provider>,
+) -> Result<HttpResponse, OAuthError> {
+    guard(&req, &provider)?;
+    let change: ClockChange = json_body(&req, payload, provider.max_body_bytes()).await?;
+    let control = provider.clock_control();
+    if change.reset {
+        control.reset();
+    }
+    if let Some(at) = change.pin_at {
+        control.pin(at);
+    }
+    if let Some(secs) = change.advance_secs {
+        control.advance(secs);
+    }
+    Ok(ok(json!({ "now": provider.now() })))
 }

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::{OAuthError, issuer_of, request_base};
 use crate::{Provider, config::GrantType};
+use mockidp_core::rp::RpCase;
 
 /// The discovery document (OpenID Connect Discovery 1.0 §3, RFC 8414 §2).
 #[derive(Debug, Clone, Serialize)]
@@ -71,11 +72,20 @@ fn document(req: &HttpRequest, provider: &Provider, name: &str) -> Result<Provid
     scopes.sort();
     scopes.dedup();
     let auth_methods = vec!["client_secret_basic", "client_secret_post", "none"];
+    let mut issuer_id = issuer.issuer_url(&request_base(req, provider));
+    if provider.misbehaves(&issuer, None, RpCase::DiscoveryIssuerMismatch, false) {
+        issuer_id.push_str("-mismatch");
+    }
+    let jwks_uri = if provider.misbehaves(&issuer, None, RpCase::JwksUriChanges, false) {
+        format!("{base}/jwks/{}", crate::tokens::random_token(6))
+    } else {
+        format!("{base}/jwks")
+    };
     Ok(ProviderMetadata {
-        issuer: issuer.issuer_url(&request_base(req, provider)),
+        issuer: issuer_id,
         authorization_endpoint: format!("{base}/authorize"),
         token_endpoint: format!("{base}/token"),
-        jwks_uri: format!("{base}/jwks"),
+        jwks_uri,
         userinfo_endpoint: format!("{base}/userinfo"),
         introspection_endpoint: format!("{base}/introspect"),
         revocation_endpoint: format!("{base}/revoke"),
@@ -132,11 +142,38 @@ pub async fn discovery(
     Ok(HttpResponse::Ok().json(document(&req, &provider, &name)?))
 }
 
-/// The issuer's JWKS: public keys only (RFC 7517 §5).
+/// The issuer's JWKS: public keys only (RFC 7517 §5), with what switched-on
+/// relying-party cases add or break.
 pub async fn jwks(name: web::Path<String>, provider: web::Data<Provider>) -> Result<HttpResponse, OAuthError> {
-    let issuer = issuer_of(&provider, &name)?;
+    jwks_of(&name, &provider)
+}
+
+/// `/{issuer}/jwks/{anything}`: where `rp-jwks-uri-changes` points.
+pub async fn jwks_elsewhere(
+    path: web::Path<(String, String)>,
+    provider: web::Data<Provider>,
+) -> Result<HttpResponse, OAuthError> {
+    jwks_of(&path.0, &provider)
+}
+
+fn jwks_of(name: &str, provider: &Provider) -> Result<HttpResponse, OAuthError> {
+    let issuer = issuer_of(provider, name)?;
+    if provider.misbehaves(&issuer, None, RpCase::JwksUnavailable, false) {
+        return Ok(HttpResponse::InternalServerError().json(serde_json::json!({ "error": "server_error" })));
+    }
+    let mut document = serde_json::to_value(issuer.active_keys(provider.now()).jwks()).unwrap_or_default();
+    let keys = document["keys"].as_array_mut().expect("a JWKS has keys");
+    if provider.misbehaves(&issuer, None, RpCase::JwksUnparseableKey, true) {
+        keys.push(serde_json::json!({ "kty": "mockidp-unknown", "kid": "unparseable", "use": "sig", "x": "AAAA" }));
+    }
+    if provider.misbehaves(&issuer, None, RpCase::KidAbsentMultipleJwks, true)
+        && let Ok(decoy) = mockidp_core::KeyPool::process().get("rp/decoy", issuer.signer().alg())
+        && let Some(jwk) = decoy.public_jwk()
+    {
+        keys.push(serde_json::to_value(jwk).unwrap_or_default());
+    }
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "application/jwk-set+json"))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .json(issuer.active_keys(provider.now()).jwks()))
+        .json(document))
 }

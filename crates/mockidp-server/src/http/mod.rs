@@ -54,6 +54,7 @@ pub fn serve(listener: TcpListener, provider: Arc<Provider>, options: &ServerOpt
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .wrap_fn(crate::faults::inject)
             .wrap_fn(record_request)
             // `/default/` and `//default//jwks` reach `/default/...`: client
             // libraries disagree about trailing slashes on issuers.
@@ -137,6 +138,7 @@ pub fn routes(config: &mut ServiceConfig) {
         .route("/{issuer}/.well-known/openid-configuration", web::get().to(metadata::discovery))
         .route("/{issuer}/.well-known/oauth-authorization-server", web::get().to(metadata::discovery))
         .route("/{issuer}/jwks", web::get().to(metadata::jwks))
+        .route("/{issuer}/jwks/{rotated}", web::get().to(metadata::jwks_elsewhere))
         .service(
             web::resource("/{issuer}/authorize")
                 .route(web::get().to(authorize::get))

@@ -100,6 +100,7 @@ impl Context<'_> {
             extra_claims: Map::new(),
             params: self.form.pairs().to_vec(),
             issued_token_type: None,
+            is_refresh: false,
         }
     }
 
@@ -260,6 +261,7 @@ impl Context<'_> {
         issue.audience = record.authorization.audience.clone();
         issue.grant_id = Some(record.grant_id);
         issue.with_refresh_token = rotate;
+        issue.is_refresh = true;
         let mut body = self.provider.issue(issue)?;
         if !rotate && let Value::Object(map) = &mut body {
             map.insert("refresh_token".into(), json!(token));

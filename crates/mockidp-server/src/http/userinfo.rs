@@ -56,6 +56,12 @@ pub async fn userinfo(
         .or_else(|| issuer.identity_by_sub(&sub))
         .unwrap_or_else(|| Identity::custom(&sub, Map::new()));
     let mut body = identity.released(&scopes);
-    body.insert("sub".into(), json!(identity.sub));
+    let client_id = claims.extra.get("client_id").and_then(Value::as_str);
+    let sub = if provider.misbehaves(&issuer, client_id, mockidp_core::rp::RpCase::UserinfoWrongSub, false) {
+        format!("{}-other", identity.sub)
+    } else {
+        identity.sub.clone()
+    };
+    body.insert("sub".into(), json!(sub));
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(Value::Object(body)))
 }
