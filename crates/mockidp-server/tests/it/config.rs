@@ -75,7 +75,7 @@ fn toml_unknown_field_lists_the_expected_ones() {
     assert_eq!(
         err.to_string(),
         format!(
-            "{}:3:1: unknown field `audiance`, expected one of `secret`, `grant_types`, `redirect_uris`, `post_logout_redirect_uris`, `require_pkce`, `scopes`, `audience`, `claims`, `access_token_format`, `rotate_refresh_tokens`, `signing_alg` (did you mean `audience`?) (key `issuers.default.clients.web.audiance`)",
+            "{}:3:1: unknown field `audiance`, expected one of `secret`, `grant_types`, `redirect_uris`, `post_logout_redirect_uris`, `require_pkce`, `scopes`, `audience`, `claims`, `access_token_format`, `rotate_refresh_tokens`, `signing_alg`, `misbehave` (did you mean `audience`?) (key `issuers.default.clients.web.audiance`)",
             path.display()
         )
     );
@@ -87,7 +87,7 @@ fn yaml_unknown_field_names_line_and_column() {
     assert_eq!(
         err.to_string(),
         format!(
-            "{}:3:5: unknown field `access_token_lifetime`, expected one of issuer_url, keys, login, default_user, access_token_lifetime_secs, id_token_lifetime_secs, refresh_token_lifetime_secs, code_lifetime_secs, device_code_lifetime_secs, device_poll_interval_secs, default_audience, users, clients, claim_mappings (did you mean `access_token_lifetime_secs`?) (key `issuers.default.access_token_lifetime`)",
+            "{}:3:5: unknown field `access_token_lifetime`, expected one of issuer_url, keys, login, default_user, access_token_lifetime_secs, id_token_lifetime_secs, refresh_token_lifetime_secs, code_lifetime_secs, device_code_lifetime_secs, device_poll_interval_secs, default_audience, users, clients, claim_mappings, misbehave (did you mean `access_token_lifetime_secs`?) (key `issuers.default.access_token_lifetime`)",
             path.display()
         )
     );
