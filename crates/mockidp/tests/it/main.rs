@@ -10,6 +10,7 @@ mod helper;
 mod login;
 mod negative;
 mod pitfalls;
+mod rp;
 mod scan;
 mod support;
 mod token_endpoint;
