@@ -318,6 +318,11 @@ impl MockIdp {
         self.expectations.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(expectation);
     }
 
+    /// Forgets every expectation registered so far.
+    pub fn reset_expectations(&self) {
+        self.expectations.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+    }
+
     /// Checks every expectation now; the error is the message `Drop` panics with.
     pub fn verify(&self) -> Result<(), String> {
         let requests = self.received_requests();

@@ -4,6 +4,8 @@
 mod admin;
 mod browser;
 mod discovery;
+mod expectations;
+mod faults;
 mod flows;
 mod grants;
 mod helper;
