@@ -5,7 +5,7 @@
 use mockidp::{Algorithm, MockIdp, RpCase, Verdict};
 use openidconnect::{
     AccessTokenHash, AuthorizationCode, AuthorizationCodeHash, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
-    OAuth2TokenResponse, RedirectUrl, Scope, TokenResponse as _,
+    OAuth2TokenResponse, RedirectUrl, Scope,
     core::{
         CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreProviderMetadata, CoreResponseType, CoreUserInfoClaims,
     },
