@@ -68,6 +68,13 @@ pub struct Fault {
     pub times: Option<u32>,
 }
 
+impl Default for Fault {
+    /// A fault on every endpoint that does nothing yet: set what goes wrong.
+    fn default() -> Self {
+        Fault { endpoint: Endpoint::Any, status: None, delay_ms: None, body: None, drop: false, times: None }
+    }
+}
+
 /// Faults by issuer.
 #[derive(Debug, Default)]
 pub struct Faults {

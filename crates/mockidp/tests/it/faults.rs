@@ -8,7 +8,7 @@ use openidconnect::{IssuerUrl, core::CoreProviderMetadata};
 use crate::support::{client_credentials, http};
 
 fn fault(endpoint: Endpoint) -> Fault {
-    Fault { endpoint, status: None, delay_ms: None, body: None, drop: false, times: None }
+    Fault { endpoint, ..Fault::default() }
 }
 
 async fn discover(idp: &MockIdp, client: &reqwest::Client) -> Result<CoreProviderMetadata, String> {
