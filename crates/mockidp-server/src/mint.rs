@@ -58,7 +58,7 @@ impl Provider {
         });
         let mut builder = TokenBuilder::new(key)
             .with_typ("at+jwt")
-            .with_clock(self.clock())
+            .with_clock(self.clock_for(name))
             .with_lifetime_secs(
                 request
                     .lifetime_secs

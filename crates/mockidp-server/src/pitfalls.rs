@@ -82,7 +82,7 @@ impl Provider {
             id: case.id,
             reason: format!("no issuer `{issuer_name}` on this server"),
         })?;
-        let keys = issuer.active_keys(self.now());
+        let keys = issuer.active_keys(self.now_for(issuer_name));
         let first_client = issuer.config.clients.iter().next();
         let audience = options.aud.clone().unwrap_or_else(|| {
             first_client
@@ -112,7 +112,7 @@ impl Provider {
             .clone()
             .or_else(|| first_client.map(|(id, _)| id.clone()))
             .unwrap_or_else(|| "mockidp".into());
-        ctx.clock = self.clock();
+        ctx.clock = self.clock_for(issuer_name);
         ctx.lifetime_secs = i64::try_from(issuer.config.access_token_lifetime_secs).unwrap_or(3600);
         // The first other issuer by name, which an API trusting several
         // issuers of this server would also trust.

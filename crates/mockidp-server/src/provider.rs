@@ -30,6 +30,7 @@ pub struct Provider {
     switches: Mutex<Vec<(String, Switch)>>,
     faults: crate::faults::Faults,
     clock: Arc<ClockControl>,
+    issuer_clocks: Mutex<std::collections::HashMap<String, Arc<ClockControl>>>,
 }
 
 /// The provider's clock: a base clock (the wall clock, or one a test
@@ -130,6 +131,7 @@ impl Provider {
             hosting: Mutex::new(Hosting::default()),
             switches: Mutex::new(Vec::new()),
             faults: crate::faults::Faults::default(),
+            issuer_clocks: Mutex::new(std::collections::HashMap::new()),
             clock: Arc::new(ClockControl::new(Arc::new(SystemClock))),
         })
     }
@@ -146,9 +148,35 @@ impl Provider {
         self.clock.clone()
     }
 
-    /// Moving, pinning and resetting the clock.
+    /// Moving, pinning and resetting the clock of every issuer.
     pub fn clock_control(&self) -> &ClockControl {
         &self.clock
+    }
+
+    /// Moving, pinning and resetting one issuer's clock, on top of the
+    /// provider's: expiry and rotation of one issuer, the others untouched.
+    pub fn issuer_clock_control(&self, issuer: &str) -> Arc<ClockControl> {
+        let mut clocks = self.issuer_clocks.lock().unwrap_or_else(PoisonError::into_inner);
+        clocks
+            .entry(issuer.to_owned())
+            .or_insert_with(|| {
+                let base: Arc<dyn Clock> = self.clock.clone();
+                Arc::new(ClockControl::new(base))
+            })
+            .clone()
+    }
+
+    /// The clock of `issuer`: the provider's, moved by the issuer's own control.
+    pub fn clock_for(&self, issuer: &str) -> Arc<dyn Clock> {
+        match self.issuer_clocks.lock().unwrap_or_else(PoisonError::into_inner).get(issuer) {
+            Some(control) => control.clone(),
+            None => self.clock.clone(),
+        }
+    }
+
+    /// Now, by `issuer`'s clock.
+    pub fn now_for(&self, issuer: &str) -> i64 {
+        self.clock_for(issuer).now()
     }
 
     /// Injected faults.

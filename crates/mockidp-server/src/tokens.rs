@@ -58,8 +58,8 @@ pub struct Issue<'a> {
 impl Provider {
     /// Issues tokens and returns the RFC 6749 §5.1 response body.
     pub fn issue(&self, issue: Issue<'_>) -> Result<Value, OAuthError> {
-        let now = self.now();
         let issuer = issue.issuer;
+        let now = self.now_for(&issuer.name);
         let config = &issuer.config;
         let key = issuer.signer_for(issue.client);
         let grant_id = match issue.grant_id {
@@ -94,7 +94,7 @@ impl Provider {
         let access_lifetime = secs(config.access_token_lifetime_secs);
         let mut access = TokenBuilder::new(key)
             .with_typ("at+jwt")
-            .with_clock(self.clock())
+            .with_clock(self.clock_for(&issuer.name))
             .with_lifetime_secs(access_lifetime)
             .with_issuer(issue.issuer_url.clone())
             .with_subject(subject)
@@ -179,7 +179,7 @@ impl Provider {
                 sub.push_str("-changed");
             }
             let mut id = TokenBuilder::new(key)
-                .with_clock(self.clock())
+                .with_clock(self.clock_for(&issuer.name))
                 .with_lifetime_secs(secs(config.id_token_lifetime_secs))
                 .with_issuer(issue.issuer_url.clone())
                 .with_subject(sub)
@@ -262,7 +262,7 @@ impl Provider {
     ) -> Result<String, OAuthError> {
         let key = issuer.signer_for(client);
         let mut id = TokenBuilder::new(key)
-            .with_clock(self.clock())
+            .with_clock(self.clock_for(&issuer.name))
             .with_lifetime_secs(secs(issuer.config.id_token_lifetime_secs))
             .with_issuer(issuer_url)
             .with_subject(authorization.identity.sub.clone())
@@ -295,7 +295,7 @@ impl Provider {
 
     /// Like [`Provider::active_claims`] for `kind` of token.
     pub fn active_token(&self, issuer: &Issuer, token: &str, kind: TokenKind) -> Option<Claims> {
-        let now = self.now();
+        let now = self.now_for(&issuer.name);
         if let Some(record) = self.store().opaque(token) {
             return (kind != TokenKind::Id
                 && record.issuer == issuer.name

@@ -392,6 +392,12 @@ impl MockIdp {
         self.provider.clock_control()
     }
 
+    /// One issuer's clock, on top of the provider's: move or pin the time
+    /// of that issuer alone.
+    pub fn issuer_clock(&self, name: &str) -> Arc<ClockControl> {
+        self.provider.issuer_clock_control(name)
+    }
+
     /// The key the default issuer signs with.
     pub fn signing_key(&self) -> SigningKey {
         self.issuer_state(&self.default_issuer).signer().clone()
@@ -426,7 +432,7 @@ impl MockIdp {
         };
         let mut builder = TokenBuilder::new(issuer.signer_for(client))
             .with_typ("at+jwt")
-            .with_clock(self.provider.clock())
+            .with_clock(self.provider.clock_for(name))
             .with_lifetime_secs(i64::try_from(issuer.config.access_token_lifetime_secs).unwrap_or(i64::MAX))
             .with_issuer(self.issuer_url(name))
             .with_subject(DEFAULT_SUBJECT)

@@ -43,6 +43,7 @@ pub fn routes(config: &mut ServiceConfig) {
             .route("/issuers/{issuer}/faults", web::post().to(add_fault))
             .route("/issuers/{issuer}/faults", web::delete().to(clear_faults))
             .route("/clock", web::post().to(set_clock))
+            .route("/issuers/{issuer}/clock", web::post().to(set_issuer_clock))
             .route("/pitfalls", web::get().to(list_pitfalls))
             .route("/pitfalls/fetches/{fetch_id}", web::get().to(pitfall_fetches))
             .route("/issuers/{issuer}/pitfalls/{id}", web::post().to(mint_pitfall))
@@ -340,7 +341,7 @@ async fn rotate_keys(
 ) -> Result<HttpResponse, OAuthError> {
     guard(&req, &provider)?;
     let request: Rotate = json_body(&req, payload, provider.max_body_bytes()).await?;
-    let now = provider.now();
+    let now = provider.now_for(&name);
     let grace = i64::try_from(request.grace_secs.unwrap_or(3600)).unwrap_or(i64::MAX);
     let (new_kid, old_kid) = change_issuer(&provider, &name, |issuer| {
         let old = issuer.signer().clone();
@@ -510,7 +511,7 @@ struct ClockChange {
     reset: bool,
 }
 
-/// `POST /_mockidp/admin/clock`: move, pin or reset the provider's clock.
+/// `POST /_mockidp/admin/clock`: move, pin or reset the clock of every issuer.
 async fn set_clock(
     req: HttpRequest,
     payload: web::Payload,
@@ -518,7 +519,27 @@ async fn set_clock(
 ) -> Result<HttpResponse, OAuthError> {
     guard(&req, &provider)?;
     let change: ClockChange = json_body(&req, payload, provider.max_body_bytes()).await?;
-    let control = provider.clock_control();
+    apply_clock(provider.clock_control(), &change);
+    Ok(ok(json!({ "now": provider.now() })))
+}
+
+/// `POST /_mockidp/admin/issuers/{issuer}/clock`: move, pin or reset one issuer's clock.
+async fn set_issuer_clock(
+    req: HttpRequest,
+    name: web::Path<String>,
+    payload: web::Payload,
+    provider: web::Data<Provider>,
+) -> Result<HttpResponse, OAuthError> {
+    guard(&req, &provider)?;
+    let change: ClockChange = json_body(&req, payload, provider.max_body_bytes()).await?;
+    if provider.issuer(&name).is_none() {
+        return Err(OAuthError::unknown_issuer(&name));
+    }
+    apply_clock(&provider.issuer_clock_control(&name), &change);
+    Ok(ok(json!({ "now": provider.now_for(&name) })))
+}
+
+fn apply_clock(control: &crate::provider_clock::ClockControl, change: &ClockChange) {
     if change.reset {
         control.reset();
     }
@@ -528,5 +549,4 @@ async fn set_clock(
     if let Some(secs) = change.advance_secs {
         control.advance(secs);
     }
-    Ok(ok(json!({ "now": provider.now() })))
 }

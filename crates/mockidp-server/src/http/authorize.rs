@@ -224,7 +224,7 @@ async fn authorize(
         (LoginMode::Form, None) => return login_page(issuer, &request, None),
     };
 
-    let now = provider.now();
+    let now = provider.now_for(&issuer.name);
     let authorization = Authorization {
         issuer: issuer.name.clone(),
         client_id: request.client_id.clone(),

@@ -63,7 +63,7 @@ pub async fn authorize(
             format!("client `{client_id}` may not request scope `{denied}`"),
         ));
     }
-    let now = provider.now();
+    let now = provider.now_for(&issuer.name);
     let lifetime = i64::try_from(issuer.config.device_code_lifetime_secs).unwrap_or(i64::MAX);
     let interval = i64::try_from(issuer.config.device_poll_interval_secs).unwrap_or(5);
     let device_code = random_token(32);
@@ -135,7 +135,7 @@ pub async fn answer(
             Err(message) => return verification_page(&issuer, Some(&user_code), Some(&message)),
         }
     };
-    let now = provider.now();
+    let now = provider.now_for(&issuer.name);
     let mut store = provider.store();
     let Some(record) = store.device_by_user_code(&user_code).filter(|r| r.issuer == issuer.name) else {
         drop(store);

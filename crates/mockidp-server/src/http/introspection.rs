@@ -27,7 +27,7 @@ pub async fn introspect(
         ));
     }
     let token = form.get("token").ok_or_else(|| OAuthError::invalid_request("missing `token`"))?;
-    let now = provider.now();
+    let now = provider.now_for(&issuer.name);
     let mut body = json!({ "active": false });
     if let Some(claims) = provider.active_claims(&issuer, token) {
         body = serde_json::to_value(&claims).unwrap_or_else(|_| json!({}));
@@ -88,7 +88,7 @@ pub async fn revoke(
         if !store.revoke_opaque(token)
             && let Some(jti) = &claims.jti
         {
-            store.revoke_jti(jti, claims.exp.unwrap_or_else(|| provider.now()));
+            store.revoke_jti(jti, claims.exp.unwrap_or_else(|| provider.now_for(&issuer.name)));
         }
     }
     // RFC 7009 §2.2: an unknown or already invalid token is not an error.

@@ -41,7 +41,7 @@ fn end_session(provider: &Provider, name: &str, form: &Form) -> HttpResponse {
     // The hint is checked for its signature only: an expired ID token is the
     // usual hint at logout.
     let hinted_client = match form.get("id_token_hint") {
-        Some(hint) => match issuer.active_keys(provider.now()).verify_compact(hint) {
+        Some(hint) => match issuer.active_keys(provider.now_for(&issuer.name)).verify_compact(hint) {
             Ok((_, claims)) => {
                 claims.extra.get("azp").and_then(|v| v.as_str()).map(str::to_owned).or_else(|| match &claims.aud {
                     Some(mockidp_core::Audience::One(aud)) => Some(aud.clone()),

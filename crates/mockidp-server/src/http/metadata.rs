@@ -61,7 +61,7 @@ fn document(req: &HttpRequest, provider: &Provider, name: &str) -> Result<Provid
     // the API reach us by different names, but both must see one `iss`).
     let base = format!("{}/{name}", request_base(req, provider));
     let mut algs: Vec<String> =
-        issuer.active_keys(provider.now()).keys().iter().map(|key| key.alg().to_string()).collect();
+        issuer.active_keys(provider.now_for(&issuer.name)).keys().iter().map(|key| key.alg().to_string()).collect();
     algs.sort();
     algs.dedup();
     let mut scopes: Vec<String> =
@@ -161,7 +161,8 @@ fn jwks_of(name: &str, provider: &Provider) -> Result<HttpResponse, OAuthError> 
     if provider.misbehaves(&issuer, None, RpCase::JwksUnavailable, false) {
         return Ok(HttpResponse::InternalServerError().json(serde_json::json!({ "error": "server_error" })));
     }
-    let mut document = serde_json::to_value(issuer.active_keys(provider.now()).jwks()).unwrap_or_default();
+    let mut document =
+        serde_json::to_value(issuer.active_keys(provider.now_for(&issuer.name)).jwks()).unwrap_or_default();
     let keys = document["keys"].as_array_mut().expect("a JWKS has keys");
     if provider.misbehaves(&issuer, None, RpCase::JwksUnparseableKey, true) {
         keys.push(serde_json::json!({ "kty": "mockidp-unknown", "kid": "unparseable", "use": "sig", "x": "AAAA" }));

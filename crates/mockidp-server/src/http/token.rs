@@ -159,7 +159,7 @@ impl Context<'_> {
     /// RFC 6749 §4.1.3, with PKCE (RFC 7636 §4.6).
     fn authorization_code(&self) -> Result<Value, OAuthError> {
         let code = self.form.get("code").ok_or_else(|| OAuthError::invalid_request("missing `code`"))?;
-        let record = match self.provider.store().redeem_code(code, self.provider.now()) {
+        let record = match self.provider.store().redeem_code(code, self.provider.now_for(&self.issuer.name)) {
             Redeemed::Fresh(record) => record,
             Redeemed::Reused => {
                 return Err(invalid_grant(
@@ -218,7 +218,7 @@ impl Context<'_> {
         let token =
             self.form.get("refresh_token").ok_or_else(|| OAuthError::invalid_request("missing `refresh_token`"))?;
         let requested = self.requested_scopes()?;
-        let now = self.provider.now();
+        let now = self.provider.now_for(&self.issuer.name);
         let rotate = self.caller.client.rotate_refresh_tokens;
         // Check and retire under one lock: two refreshes racing with one
         // token must not both win.
@@ -299,7 +299,7 @@ impl Context<'_> {
             identity,
             scopes,
             nonce,
-            auth_time: self.provider.now(),
+            auth_time: self.provider.now_for(&self.issuer.name),
             acr: None,
             audience: self.audience()?,
         })
@@ -311,7 +311,7 @@ impl Context<'_> {
             self.form.get("device_code").ok_or_else(|| OAuthError::invalid_request("missing `device_code`"))?;
         // Validate everything else before the device code is spent.
         self.audience()?;
-        let now = self.provider.now();
+        let now = self.provider.now_for(&self.issuer.name);
         let (identity, auth_time, scopes) = {
             let mut store = self.provider.store();
             let record = store.device_mut(device_code).ok_or_else(|| invalid_grant("unknown device code"))?;
@@ -442,7 +442,7 @@ impl Context<'_> {
     /// whose `aud` names this issuer or its token endpoint.
     fn jwt_bearer(&self) -> Result<Value, OAuthError> {
         let assertion = self.form.get("assertion").ok_or_else(|| OAuthError::invalid_request("missing `assertion`"))?;
-        let now = self.provider.now();
+        let now = self.provider.now_for(&self.issuer.name);
         let names = self.provider.issuer_names();
         let claims = names
             .iter()

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use mockidp::{Endpoint, Fault, MockIdp};
+use mockidp::{Clock as _, Endpoint, Fault, MockIdp};
 use openidconnect::{IssuerUrl, core::CoreProviderMetadata};
 
 use crate::support::{client_credentials, http};
@@ -96,4 +96,31 @@ async fn the_admin_api_injects_faults_and_moves_the_clock() {
     idp.clock().reset();
     let fresh = http().get(format!("{}/userinfo", idp.issuer())).bearer_auth(&token).send().await.unwrap();
     assert_eq!(fresh.status(), 200);
+}
+
+#[tokio::test]
+async fn one_issuers_clock_moves_alone() {
+    let idp =
+        MockIdp::builder().with_issuer("partners", crate::flows::oidc_issuer(mockidp::Algorithm::ES256)).start().await;
+    let here = idp.token().with_scope("openid").sign().unwrap();
+    let there = idp.token_for("partners").with_scope("openid").sign().unwrap();
+    let userinfo = |issuer: String, token: String| async move {
+        http().get(format!("{issuer}/userinfo")).bearer_auth(token).send().await.unwrap().status()
+    };
+
+    let moved: serde_json::Value = http()
+        .post(format!("{}/issuers/partners/clock", idp.admin_url()))
+        .json(&serde_json::json!({"advance_secs": 7200}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    assert!(moved["now"].as_i64().unwrap() > idp.clock().now() + 7000);
+    assert_eq!(userinfo(idp.issuer_url("partners"), there).await, 401, "partners' token expired on partners' clock");
+    assert_eq!(userinfo(idp.issuer(), here.clone()).await, 200, "the default issuer's time did not move");
+    idp.issuer_clock("default").advance(7200);
+    assert_eq!(userinfo(idp.issuer(), here).await, 401);
 }
