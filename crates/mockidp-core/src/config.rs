@@ -210,6 +210,9 @@ pub struct ClientConfig {
     pub signing_alg: Option<Algorithm>,
     /// Relying-party cases always on for this client.
     pub misbehave: Vec<crate::rp::RpCase>,
+    /// Where back-channel logout tokens are posted (OpenID Connect Back-Channel Logout 1.0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
 }
 
 impl Default for ClientConfig {
@@ -227,6 +230,7 @@ impl Default for ClientConfig {
             rotate_refresh_tokens: false,
             signing_alg: None,
             misbehave: Vec::new(),
+            backchannel_logout_uri: None,
         }
     }
 }

@@ -64,6 +64,13 @@ rp_cases! {
     DiscoveryIssuerMismatch = "rp-discovery-issuer-mismatch", Reject, "Discovery's `issuer` differs from the URL it was fetched from.", "rp-discovery-issuer-not-matching-config";
     JwksUriChanges = "rp-jwks-uri-changes", Accept, "Discovery names a new `jwks_uri` on every fetch.", "rp-discovery-jwks_uri-keys";
     JwksUnavailable = "rp-jwks-unavailable", Reject, "The JWKS answers 500 (fail closed).", "user requests of the mock anchors";
+    LogoutTokenAlgNone = "rp-logout-token-alg-none", Reject, "The back-channel logout token is unsigned (`alg: none`).", "rp-backchannel-rpinitlogout-lt-alg-none";
+    LogoutTokenWrongAlg = "rp-logout-token-wrong-alg", Reject, "The back-channel logout token is signed HS256 with a guessable secret.", "rp-backchannel-rpinitlogout-lt-wrong-alg";
+    LogoutTokenNoEvent = "rp-logout-token-no-event", Reject, "The back-channel logout token has no `events` claim.", "rp-backchannel-rpinitlogout-lt-no-event";
+    LogoutTokenWrongEvent = "rp-logout-token-wrong-event", Reject, "The back-channel logout token's event is not the logout event.", "rp-backchannel-rpinitlogout-lt-wrong-event";
+    LogoutTokenWithNonce = "rp-logout-token-with-nonce", Reject, "The back-channel logout token carries a `nonce`, which it must not.", "rp-backchannel-rpinitlogout-lt-with-nonce";
+    LogoutTokenWrongAud = "rp-logout-token-wrong-aud", Reject, "The back-channel logout token's `aud` is another client.", "rp-backchannel-rpinitlogout-lt-wrong-aud";
+    LogoutTokenWrongIss = "rp-logout-token-wrong-iss", Reject, "The back-channel logout token's `iss` is another issuer.", "rp-backchannel-rpinitlogout-lt-wrong-iss";
 }
 
 impl fmt::Display for RpCase {
@@ -118,13 +125,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_section_d_id_of_the_spec_is_a_case_except_back_channel_logout() {
+    fn every_section_d_id_of_the_spec_is_a_case() {
         let spec = include_str!("../../../docs/spec/PITFALLS.md");
         let section_d = spec.split("## D.").nth(1).unwrap();
         for row in section_d.lines().filter(|line| line.starts_with("| `")) {
             for (index, id) in row.split('`').enumerate() {
-                if index % 2 == 1 && id.starts_with("rp-") && !id.starts_with("rp-logout-token") && !id.contains(' ') {
+                if index % 2 == 1 && id.starts_with("rp-") && !id.contains('*') && !id.contains(' ') {
                     assert!(id.parse::<RpCase>().is_ok(), "{id} is not a case");
+                }
+                // `rp-logout-token-*` stands for the defects the row lists.
+                if index % 2 == 1 && id == "rp-logout-token-*" {
+                    let defects = RpCase::ALL.iter().filter(|case| case.id().starts_with("rp-logout-token-")).count();
+                    assert_eq!(
+                        defects, 7,
+                        "alg none, wrong alg, no event, wrong event, with nonce, wrong aud, wrong iss"
+                    );
                 }
             }
         }

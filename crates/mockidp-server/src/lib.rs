@@ -4,6 +4,7 @@
 //! It is a test tool: it hands out tokens to anyone who asks. It binds
 //! `127.0.0.1` unless told otherwise.
 
+pub mod backchannel;
 pub mod config;
 pub mod embedded;
 pub mod faults;

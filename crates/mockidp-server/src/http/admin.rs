@@ -43,6 +43,7 @@ pub fn routes(config: &mut ServiceConfig) {
             .route("/issuers/{issuer}/faults", web::post().to(add_fault))
             .route("/issuers/{issuer}/faults", web::delete().to(clear_faults))
             .route("/clock", web::post().to(set_clock))
+            .route("/issuers/{issuer}/logout", web::post().to(logout))
             .route("/issuers/{issuer}/clock", web::post().to(set_issuer_clock))
             .route("/pitfalls", web::get().to(list_pitfalls))
             .route("/pitfalls/fetches/{fetch_id}", web::get().to(pitfall_fetches))
@@ -509,6 +510,38 @@ struct ClockChange {
     /// Back to the wall clock.
     #[serde(default)]
     reset: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Logout {
+    /// The user being logged out.
+    sub: String,
+    /// Only this client; every client with a `backchannel_logout_uri` when unset.
+    #[serde(default)]
+    client_id: Option<String>,
+}
+
+/// `POST /_mockidp/admin/issuers/{issuer}/logout`: send back-channel logout
+/// tokens now and report each client's answer.
+async fn logout(
+    req: HttpRequest,
+    name: web::Path<String>,
+    payload: web::Payload,
+    provider: web::Data<Provider>,
+) -> Result<HttpResponse, OAuthError> {
+    guard(&req, &provider)?;
+    let request: Logout = json_body(&req, payload, provider.max_body_bytes()).await?;
+    let issuer = provider.issuer(&name).ok_or_else(|| OAuthError::unknown_issuer(&name))?;
+    let issuer_url = issuer.issuer_url(&request_base(&req, &provider));
+    let provider = provider.into_inner();
+    // Posting blocks: off the server's worker.
+    let deliveries = actix_web::rt::task::spawn_blocking(move || {
+        provider.backchannel_logout(&issuer, &issuer_url, &request.sub, request.client_id.as_deref())
+    })
+    .await
+    .map_err(|_| OAuthError::new(ErrorCode::ServerError, "the logout task failed"))?;
+    Ok(ok(json!(deliveries)))
 }
 
 /// `POST /_mockidp/admin/clock`: move, pin or reset the clock of every issuer.

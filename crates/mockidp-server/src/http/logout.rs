@@ -15,7 +15,7 @@ use crate::{Issuer, Provider};
 /// `GET /{issuer}/end_session`.
 pub async fn get(req: HttpRequest, name: web::Path<String>, provider: web::Data<Provider>) -> HttpResponse {
     match parse_form(req.query_string().as_bytes()) {
-        Ok(form) => end_session(&provider, &name, &form),
+        Ok(form) => end_session(&provider, &name, &form).await,
         Err(err) => html::error_page(StatusCode::BAD_REQUEST, "invalid_request", err.description()),
     }
 }
@@ -28,12 +28,12 @@ pub async fn post(
     provider: web::Data<Provider>,
 ) -> HttpResponse {
     match read_form(&req, payload, provider.max_body_bytes()).await {
-        Ok(form) => end_session(&provider, &name, &form),
+        Ok(form) => end_session(&provider, &name, &form).await,
         Err(err) => html::error_page(StatusCode::BAD_REQUEST, "invalid_request", err.description()),
     }
 }
 
-fn end_session(provider: &Provider, name: &str, form: &Form) -> HttpResponse {
+async fn end_session(provider: &web::Data<Provider>, name: &str, form: &Form) -> HttpResponse {
     let Ok(issuer) = issuer_of(provider, name) else {
         return html::error_page(StatusCode::NOT_FOUND, "not_found", &format!("no issuer `{name}` on this server"));
     };
@@ -62,6 +62,17 @@ fn end_session(provider: &Provider, name: &str, form: &Form) -> HttpResponse {
         (Some(given), _) => Some(given.to_owned()),
         (None, hinted) => hinted,
     };
+    // Back-channel logout: every client with a `backchannel_logout_uri` learns
+    // that the hinted user logged out, before the browser moves on.
+    if let Some(hint) = form.get("id_token_hint")
+        && let Ok((_, claims)) = issuer.active_keys(provider.now_for(&issuer.name)).verify_compact(hint)
+        && let (Some(sub), Some(iss)) = (claims.sub, claims.iss)
+        && issuer.config.clients.values().any(|client| client.backchannel_logout_uri.is_some())
+    {
+        let (provider, issuer) = (provider.clone(), issuer.clone());
+        let _ =
+            actix_web::rt::task::spawn_blocking(move || provider.backchannel_logout(&issuer, &iss, &sub, None)).await;
+    }
     let Some(target) = form.get("post_logout_redirect_uri") else {
         return html::page(StatusCode::OK, "Signed out", "<p>You are signed out.</p>");
     };

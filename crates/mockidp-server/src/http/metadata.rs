@@ -52,6 +52,8 @@ pub struct ProviderMetadata {
     pub claims_supported: Vec<&'static str>,
     /// RFC 9207: the `iss` parameter in authorization responses.
     pub authorization_response_iss_parameter_supported: bool,
+    /// OpenID Connect Back-Channel Logout 1.0.
+    pub backchannel_logout_supported: bool,
 }
 
 fn document(req: &HttpRequest, provider: &Provider, name: &str) -> Result<ProviderMetadata, OAuthError> {
@@ -126,6 +128,7 @@ fn document(req: &HttpRequest, provider: &Provider, name: &str) -> Result<Provid
             "updated_at",
         ],
         authorization_response_iss_parameter_supported: true,
+        backchannel_logout_supported: true,
     })
 }
 

@@ -2,6 +2,7 @@
 //! real keys, real JWTs, checked by independent verifiers.
 
 mod admin;
+mod backchannel;
 mod browser;
 mod discovery;
 mod expectations;
