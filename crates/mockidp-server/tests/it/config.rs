@@ -75,7 +75,7 @@ fn toml_unknown_field_lists_the_expected_ones() {
     assert_eq!(
         err.to_string(),
         format!(
-            "{}:3:1: unknown field `audiance`, expected one of `secret`, `grant_types`, `redirect_uris`, `post_logout_redirect_uris`, `require_pkce`, `scopes`, `audience`, `claims`, `access_token_format`, `rotate_refresh_tokens`, `signing_alg`, `misbehave` (did you mean `audience`?) (key `issuers.default.clients.web.audiance`)",
+            "{}:3:1: unknown field `audiance`, expected one of `secret`, `grant_types`, `redirect_uris`, `post_logout_redirect_uris`, `require_pkce`, `scopes`, `audience`, `claims`, `access_token_format`, `rotate_refresh_tokens`, `signing_alg`, `misbehave`, `backchannel_logout_uri` (did you mean `audience`?) (key `issuers.default.clients.web.audiance`)",
             path.display()
         )
     );
