@@ -445,6 +445,26 @@ impl Issuer {
         }
     }
 
+    /// The identity a sign-in form chose: a configured `user`, or a typed
+    /// subject with claims as a JSON object. The error is shown on the page.
+    pub fn sign_in(&self, user: Option<&str>, sub: Option<&str>, claims: Option<&str>) -> Result<Identity, String> {
+        if let Some(user) = user.filter(|u| !u.is_empty()) {
+            return self.identity(user).ok_or_else(|| format!("unknown user `{user}`"));
+        }
+        let Some(sub) = sub.map(str::trim).filter(|s| !s.is_empty()) else {
+            return Err("pick a user, or type a subject".into());
+        };
+        let claims = match claims.map(str::trim).filter(|c| !c.is_empty()) {
+            None => serde_json::Map::new(),
+            Some(text) => match serde_json::from_str::<serde_json::Value>(text) {
+                Ok(serde_json::Value::Object(claims)) => claims,
+                Ok(_) => return Err("claims must be a JSON object, such as {\"roles\": [\"admin\"]}".into()),
+                Err(err) => return Err(format!("claims are not valid JSON: {err}")),
+            },
+        };
+        Ok(Identity::custom(sub, claims))
+    }
+
     /// The user whose `sub` (or name) is `sub`.
     pub fn identity_by_sub(&self, sub: &str) -> Option<Identity> {
         self.config

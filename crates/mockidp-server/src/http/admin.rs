@@ -7,7 +7,6 @@ use actix_web::{
     http::{StatusCode, header},
     web::{self, ServiceConfig},
 };
-use futures_util::StreamExt as _;
 use mockidp_core::{Algorithm, KeyId, SigningKey};
 use serde::{Deserialize, de::DeserializeOwned};
 use serde_json::{Value, json};
@@ -71,7 +70,7 @@ fn guard(req: &HttpRequest, provider: &Provider) -> Result<(), OAuthError> {
 /// Reads a JSON body of type `T`; mistakes name line, column and field.
 async fn json_body<T: DeserializeOwned>(
     req: &HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
     limit: usize,
 ) -> Result<T, OAuthError> {
     let essence = actix_web::HttpMessage::content_type(req);
@@ -80,15 +79,7 @@ async fn json_body<T: DeserializeOwned>(
             "expected a body of type `application/json`, found `{essence}`"
         )));
     }
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|err| OAuthError::invalid_request(format!("the request body could not be read: {err}")))?;
-        if body.len() + chunk.len() > limit {
-            return Err(OAuthError::payload_too_large(limit));
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let body = super::form::read_body(payload, limit).await?;
     let body = if body.is_empty() { &b"{}"[..] } else { &body[..] };
     serde_json::from_slice(body).map_err(|err| OAuthError::invalid_request(format!("invalid JSON body: {err}")))
 }

@@ -6,7 +6,7 @@ use actix_web::{
     http::{StatusCode, header},
     web,
 };
-use serde_json::{Map, Value};
+use serde_json::Map;
 
 use super::{
     form::{Form, parse_form, read_form},
@@ -212,10 +212,12 @@ async fn authorize(
         (_, Some(answer)) if answer.deny => {
             return reply.error("access_denied", "the user denied the request");
         }
-        (_, Some(answer)) => match identity_from_answer(issuer, &answer) {
-            Ok(identity) => identity,
-            Err(message) => return login_page(issuer, &request, Some(&message)),
-        },
+        (_, Some(answer)) => {
+            match issuer.sign_in(answer.user.as_deref(), answer.sub.as_deref(), answer.claims.as_deref()) {
+                Ok(identity) => identity,
+                Err(message) => return login_page(issuer, &request, Some(&message)),
+            }
+        }
         (LoginMode::Auto, None) => headless_identity(issuer, form.get("login_hint")),
         (LoginMode::Form, None) if form.get("prompt") == Some("none") => {
             return reply
@@ -376,26 +378,6 @@ fn headless_identity(issuer: &Issuer, login_hint: Option<&str>) -> Identity {
             .unwrap_or_else(|| Identity::custom(hint, Map::new())),
         None => issuer.default_identity().unwrap_or_else(|| Identity::custom("user", Map::new())),
     }
-}
-
-fn identity_from_answer(issuer: &Issuer, answer: &LoginAnswer) -> Result<Identity, String> {
-    if let Some(user) = answer.user.as_deref().filter(|u| !u.is_empty()) {
-        return issuer.identity(user).ok_or_else(|| format!("unknown user `{user}`"));
-    }
-    let Some(sub) = answer.sub.as_deref().map(str::trim).filter(|s| !s.is_empty()) else {
-        return Err("pick a user, or type a subject".into());
-    };
-    let claims = match answer.claims.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-        None => Map::new(),
-        Some(text) => match serde_json::from_str::<Value>(text) {
-            Ok(Value::Object(claims)) => claims,
-            Ok(_) => {
-                return Err("claims must be a JSON object, such as {\"roles\": [\"admin\"]}".into());
-            }
-            Err(err) => return Err(format!("claims are not valid JSON: {err}")),
-        },
-    };
-    Ok(Identity::custom(sub, claims))
 }
 
 fn login_page(issuer: &Issuer, request: &Validated<'_>, message: Option<&str>) -> HttpResponse {

@@ -6,11 +6,11 @@ use actix_web::{
     http::{StatusCode, header},
     web,
 };
-use serde_json::{Map, Value, json};
+use serde_json::json;
 
 use super::{
     ErrorCode, OAuthError,
-    form::{Form, authenticate_client, parse_form, read_form},
+    form::{authenticate_client, parse_form, read_form},
     html::{self, escape},
     issuer_of, request_base,
 };
@@ -19,7 +19,6 @@ use crate::{
     config::GrantType,
     store::{DeviceRecord, DeviceStatus},
     tokens::random_token,
-    users::Identity,
 };
 
 /// User codes use consonants only, so no word can be spelt (RFC 8628 §6.1).
@@ -130,7 +129,7 @@ pub async fn answer(
     let identity = if form.get("action") == Some("deny") {
         None
     } else {
-        match identity_from(&issuer, &form) {
+        match issuer.sign_in(form.get("user"), form.get("sub"), form.get("claims")) {
             Ok(identity) => Some(identity),
             Err(message) => return verification_page(&issuer, Some(&user_code), Some(&message)),
         }
@@ -157,23 +156,6 @@ pub async fn answer(
     drop(store);
     let message = if approved { "Device approved. You can return to your device." } else { "Request denied." };
     html::page(StatusCode::OK, "Device", &format!("<p>{}</p>", escape(message)))
-}
-
-fn identity_from(issuer: &Issuer, form: &Form) -> Result<Identity, String> {
-    if let Some(user) = form.get("user") {
-        return issuer.identity(user).ok_or_else(|| format!("unknown user `{user}`"));
-    }
-    let Some(sub) = form.get("sub").map(str::trim).filter(|s| !s.is_empty()) else {
-        return Err("pick a user, or type a subject".into());
-    };
-    let claims = match form.get("claims").map(str::trim).filter(|c| !c.is_empty()) {
-        None => Map::new(),
-        Some(text) => match serde_json::from_str::<Value>(text) {
-            Ok(Value::Object(claims)) => claims,
-            _ => return Err("claims must be a JSON object".into()),
-        },
-    };
-    Ok(Identity::custom(sub, claims))
 }
 
 fn verification_page(issuer: &Issuer, user_code: Option<&str>, message: Option<&str>) -> HttpResponse {

@@ -36,7 +36,7 @@ impl Form {
 
 /// Reads the body up to `limit` bytes and parses it as
 /// `application/x-www-form-urlencoded`.
-pub async fn read_form(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<Form, OAuthError> {
+pub async fn read_form(req: &HttpRequest, payload: web::Payload, limit: usize) -> Result<Form, OAuthError> {
     let essence = req.content_type();
     if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
         let found = if essence.is_empty() { "no content type".to_owned() } else { format!("`{essence}`") };
@@ -50,6 +50,14 @@ pub async fn read_form(req: &HttpRequest, mut payload: web::Payload, limit: usiz
     {
         return Err(OAuthError::payload_too_large(limit));
     }
+    let body = read_body(payload, limit).await?;
+    let form = parse_form(&body)?;
+    req.extensions_mut().insert(crate::recorder::ParsedForm(form.params.clone()));
+    Ok(form)
+}
+
+/// Reads a body while it stays within `limit` bytes; beyond, 413.
+pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::BytesMut, OAuthError> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk =
@@ -59,9 +67,7 @@ pub async fn read_form(req: &HttpRequest, mut payload: web::Payload, limit: usiz
         }
         body.extend_from_slice(&chunk);
     }
-    let form = parse_form(&body)?;
-    req.extensions_mut().insert(crate::recorder::ParsedForm(form.params.clone()));
-    Ok(form)
+    Ok(body)
 }
 
 /// Parses a form body: UTF-8 only, no repeated parameters, empty values
