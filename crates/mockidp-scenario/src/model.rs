@@ -31,7 +31,7 @@ pub struct Scenario {
 }
 
 /// The provider the scan takes tokens from.
-#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderSetup {
     /// A running mockidp to use instead of starting one (its admin API must be reachable).
@@ -52,6 +52,12 @@ pub struct ProviderSetup {
 
 fn default_issuer() -> String {
     "default".to_owned()
+}
+
+impl Default for ProviderSetup {
+    fn default() -> Self {
+        Self { url: None, admin_token: None, issuer: default_issuer(), port: 0, issuers: BTreeMap::new() }
+    }
 }
 
 /// The API under test.
@@ -77,8 +83,10 @@ pub struct Target {
     pub slow_ms: u64,
 }
 
+/// Long enough for `kid-command-injection` (`|sleep 5`) to show as slow
+/// rather than time out.
 fn default_timeout() -> u64 {
-    5000
+    10_000
 }
 
 fn default_slow() -> u64 {
@@ -331,6 +339,29 @@ impl Scenario {
                 format!("expected an http:// or https:// URL for `target.url`, found `{}`", url.value),
             ));
         }
+        for (verdict, list) in [("reject", &self.statuses.reject), ("forbid", &self.statuses.forbid)] {
+            if list.is_empty() {
+                return Err(ScenarioError {
+                    file: file.to_owned(),
+                    position: None,
+                    message: format!("expected at least one status in `statuses.{verdict}`, found none"),
+                });
+            }
+        }
+        if self.provider.url.is_none()
+            && !self.provider.issuers.is_empty()
+            && !self.provider.issuers.contains_key(&self.provider.issuer)
+        {
+            return Err(ScenarioError {
+                file: file.to_owned(),
+                position: None,
+                message: format!(
+                    "expected `provider.issuer` to name one of `provider.issuers` ({}), found `{}`",
+                    self.provider.issuers.keys().cloned().collect::<Vec<_>>().join(", "),
+                    self.provider.issuer
+                ),
+            });
+        }
         if self.requests.is_empty() {
             return Err(ScenarioError {
                 file: file.to_owned(),
@@ -403,6 +434,9 @@ impl Scenario {
                         format!("an object check needs an owner: set `owner` here or on request `{request}`"),
                     ));
                 }
+            }
+            if case.status.as_ref().is_some_and(Vec::is_empty) {
+                return Err(at(line, column, "expected at least one status in `status`, found none".into()));
             }
             if case.scope.is_some() && case.scopes.is_none() {
                 return Err(at(line, column, "a scope check needs `scopes`: the scopes its token carries".into()));

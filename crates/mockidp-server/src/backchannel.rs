@@ -37,14 +37,19 @@ impl Provider {
         let failed = |err: mockidp_core::Error| OAuthError::invalid_request(err.to_string());
         let client = issuer.client(client_id).cloned().unwrap_or_default();
         let hmac;
-        let key = if rp(RpCase::LogoutTokenWrongAlg) {
+        let wrong_alg = rp(RpCase::LogoutTokenWrongAlg);
+        let key = if wrong_alg {
+            // HS256 with the client's own secret (OpenID Connect Core §10.1):
+            // what a relying party that lets the token choose would verify with.
+            let secret = client.secret.clone().unwrap_or_default();
             hmac =
-                mockidp_core::SigningKey::hmac(mockidp_core::Algorithm::HS256, b"secret".to_vec()).map_err(failed)?;
+                mockidp_core::SigningKey::hmac(mockidp_core::Algorithm::HS256, secret.into_bytes()).map_err(failed)?;
             &hmac
         } else {
             issuer.signer_for(&client)
         };
         let mut builder = TokenBuilder::new(key)
+            .with_kid(if wrong_alg { None } else { Some(key.kid().as_str()) })
             .with_typ("logout+jwt")
             .with_clock(self.clock_for(&issuer.name))
             .with_lifetime_secs(120)

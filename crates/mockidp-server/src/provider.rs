@@ -31,6 +31,7 @@ pub struct Provider {
     faults: crate::faults::Faults,
     clock: Arc<ClockControl>,
     issuer_clocks: Mutex<std::collections::HashMap<String, Arc<ClockControl>>>,
+    decoys: Mutex<std::collections::HashMap<String, i64>>,
 }
 
 /// The provider's clock: a base clock (the wall clock, or one a test
@@ -132,6 +133,7 @@ impl Provider {
             switches: Mutex::new(Vec::new()),
             faults: crate::faults::Faults::default(),
             issuer_clocks: Mutex::new(std::collections::HashMap::new()),
+            decoys: Mutex::new(std::collections::HashMap::new()),
             clock: Arc::new(ClockControl::new(Arc::new(SystemClock))),
         })
     }
@@ -245,12 +247,36 @@ impl Provider {
     /// Switches a relying-party case on for `issuer`. `rp-signing-key-rotation`
     /// acts at once: a new key signs from now on, the old one stays published.
     pub fn add_switch(&self, issuer: &str, switch: Switch) -> Result<(), ConfigError> {
+        let key = format!("issuers.{issuer}.misbehave");
+        let Some(current) = self.issuer(issuer) else {
+            return Err(config_error(key, format!("no issuer `{issuer}`")));
+        };
+        if switch.times == Some(0) {
+            return Err(config_error(key, "`times` must be at least 1; leave it out for \"until cleared\""));
+        }
+        let issuer_wide = [
+            RpCase::DiscoveryIssuerMismatch,
+            RpCase::JwksUriChanges,
+            RpCase::JwksUnavailable,
+            RpCase::JwksUnparseableKey,
+            RpCase::SigningKeyRotation,
+        ];
+        if switch.client_id.is_some() && issuer_wide.contains(&switch.case) {
+            return Err(config_error(
+                key,
+                format!("`{}` concerns the whole issuer; leave `client_id` out", switch.case),
+            ));
+        }
         if switch.case == RpCase::SigningKeyRotation {
+            if switch.times.is_some() {
+                return Err(config_error(key, "`rp-signing-key-rotation` acts once, at once; leave `times` out"));
+            }
+            // Generate outside the issuers' lock: RSA takes its time.
+            let new_key =
+                SigningKey::generate(current.signer().alg()).map_err(|err| config_error(key, err.to_string()))?;
             let rotated = self.update_issuer(issuer, |issuer| {
-                let key = SigningKey::generate(issuer.signer().alg())
-                    .map_err(|err| config_error(format!("issuers.{}.keys", issuer.name), err.to_string()))?;
-                let kid = key.kid().clone();
-                issuer.keys.push(key);
+                let kid = new_key.kid().clone();
+                issuer.keys.push(new_key);
                 issuer.keys.set_signer(&kid);
                 Ok(())
             });
@@ -258,6 +284,18 @@ impl Provider {
         }
         self.switches.lock().unwrap_or_else(PoisonError::into_inner).push((issuer.to_owned(), switch));
         Ok(())
+    }
+
+    /// Publishes a decoy key in `issuer`'s JWKS until `until`: the second key
+    /// of `rp-kid-absent-multiple-jwks`, kept while the kid-less token lives.
+    pub fn publish_decoy(&self, issuer: &str, until: i64) {
+        self.decoys.lock().unwrap_or_else(PoisonError::into_inner).insert(issuer.to_owned(), until);
+    }
+
+    /// Whether the decoy key is published now.
+    pub fn decoy_published(&self, issuer: &str) -> bool {
+        let now = self.now_for(issuer);
+        self.decoys.lock().unwrap_or_else(PoisonError::into_inner).get(issuer).is_some_and(|until| *until > now)
     }
 
     /// Switches every run-time case of `issuer` off.

@@ -52,6 +52,14 @@ struct Minted {
     fetch_id: Option<String>,
 }
 
+/// Why the admin API gave no token.
+enum AdminError {
+    /// The case does not apply to this provider.
+    NotApplicable(String),
+    /// Anything else: the scan cannot judge the case.
+    Failed(String),
+}
+
 /// Where tokens come from.
 enum Tokens {
     Embedded { server: Embedded, issuer: String },
@@ -59,23 +67,27 @@ enum Tokens {
 }
 
 impl Tokens {
-    fn pitfall(&self, id: &str, options: &PitfallOptions) -> Result<Minted, PitfallError> {
+    /// A pitfall's token; `Ok(Err(reason))` when the case does not apply
+    /// here, `Err` when the provider failed (never a skip, never a pass).
+    fn pitfall(&self, id: &str, options: &PitfallOptions) -> Result<Result<Minted, String>, String> {
         match self {
             Tokens::Embedded { server, issuer } => {
-                let minted = server.provider().forge_pitfall(issuer, id, server.uri(), options)?;
-                Ok(Minted { token: minted.token, fetch_id: minted.fetch_id })
+                match server.provider().forge_pitfall(issuer, id, server.uri(), options) {
+                    Ok(minted) => Ok(Ok(Minted { token: minted.token, fetch_id: minted.fetch_id })),
+                    Err(PitfallError::NotApplicable { reason, .. }) => Ok(Err(reason)),
+                    Err(err) => Err(err.to_string()),
+                }
             }
             Tokens::Remote { url, issuer, .. } => {
-                let body = self
-                    .admin_post(&format!("{url}/_mockidp/admin/issuers/{issuer}/pitfalls/{id}"), &json!(options))
-                    .map_err(|message| PitfallError::NotApplicable {
-                        id: pitfall::find(id).map_or("valid", |p| p.id),
-                        reason: message,
-                    })?;
-                Ok(Minted {
-                    token: body["token"].as_str().unwrap_or_default().to_owned(),
-                    fetch_id: body["fetch_id"].as_str().map(str::to_owned),
-                })
+                let url = format!("{url}/_mockidp/admin/issuers/{issuer}/pitfalls/{id}");
+                let body = match self.admin_post(&url, &json!(options)) {
+                    Ok(body) => body,
+                    Err(AdminError::NotApplicable(reason)) => return Ok(Err(reason)),
+                    Err(AdminError::Failed(message)) => return Err(message),
+                };
+                let token = body["token"].as_str().ok_or("the provider answered without a token")?.to_owned();
+                let fetch_id = body["fetch_id"].as_str().map(str::to_owned);
+                Ok(Ok(Minted { token, fetch_id }))
             }
         }
     }
@@ -88,28 +100,37 @@ impl Tokens {
                 .map(|(token, _)| token)
                 .map_err(|err| err.description().to_owned()),
             Tokens::Remote { url, issuer, .. } => {
-                let body =
-                    self.admin_post(&format!("{url}/_mockidp/admin/issuers/{issuer}/tokens"), &json!(request))?;
-                Ok(body["token"].as_str().unwrap_or_default().to_owned())
+                let body = self
+                    .admin_post(&format!("{url}/_mockidp/admin/issuers/{issuer}/tokens"), &json!(request))
+                    .map_err(|err| match err {
+                    AdminError::NotApplicable(message) | AdminError::Failed(message) => message,
+                })?;
+                Ok(body["token"].as_str().ok_or("the provider answered without a token")?.to_owned())
             }
         }
     }
 
-    fn fetches(&self, fetch_id: &str) -> Option<u64> {
+    /// How often the header URL of a token was fetched; an unreadable
+    /// count is an error, never zero.
+    fn fetches(&self, fetch_id: &str) -> Result<u64, String> {
         match self {
-            Tokens::Embedded { server, .. } => server.provider().pitfall_fetches(fetch_id),
+            Tokens::Embedded { server, .. } => {
+                server.provider().pitfall_fetches(fetch_id).ok_or_else(|| format!("no fetch counter `{fetch_id}`"))
+            }
             Tokens::Remote { agent, url, admin_token, .. } => {
                 let mut request = agent.get(format!("{url}/_mockidp/admin/pitfalls/fetches/{fetch_id}"));
                 if let Some(token) = admin_token {
                     request = request.header("authorization", &format!("Bearer {token}"));
                 }
-                let body: Value = request.call().ok()?.body_mut().read_json().ok()?;
-                body["fetches"].as_u64()
+                let mut response = request.call().map_err(|err| format!("cannot read the fetch count: {err}"))?;
+                let body: Value =
+                    response.body_mut().read_json().map_err(|err| format!("cannot read the fetch count: {err}"))?;
+                body["fetches"].as_u64().ok_or_else(|| format!("no fetch count for `{fetch_id}`: {body}"))
             }
         }
     }
 
-    fn admin_post(&self, url: &str, body: &Value) -> Result<Value, String> {
+    fn admin_post(&self, url: &str, body: &Value) -> Result<Value, AdminError> {
         let Tokens::Remote { agent, admin_token, .. } = self else {
             unreachable!("only remote providers are asked over HTTP")
         };
@@ -117,15 +138,19 @@ impl Tokens {
         if let Some(token) = admin_token {
             request = request.header("authorization", &format!("Bearer {token}"));
         }
-        let mut response =
-            request.send_json(body).map_err(|err| format!("cannot reach the provider's admin API: {err}"))?;
+        let mut response = request
+            .send_json(body)
+            .map_err(|err| AdminError::Failed(format!("cannot reach the provider's admin API: {err}")))?;
         let status = response.status();
-        let body: Value = response
-            .body_mut()
-            .read_json()
-            .map_err(|err| format!("the provider answered with something other than JSON: {err}"))?;
+        let body: Value = response.body_mut().read_json().map_err(|err| {
+            AdminError::Failed(format!("the provider answered with something other than JSON: {err}"))
+        })?;
+        let description = || body["error_description"].as_str().unwrap_or("the provider refused").to_owned();
+        if body["error"] == "not_applicable" {
+            return Err(AdminError::NotApplicable(description()));
+        }
         if !status.is_success() {
-            return Err(body["error_description"].as_str().unwrap_or("the provider refused").to_owned());
+            return Err(AdminError::Failed(format!("the provider answered {status}: {}", description())));
         }
         Ok(body)
     }
@@ -159,28 +184,63 @@ pub fn run(path: &Path, options: &ScanOptions) -> Result<Report, ScanError> {
     };
     let runner = Runner { scenario: &scenario, tokens: &tokens, agent, progress: options.progress };
     let planned = scenario.plan();
-    let total = planned.len() + 2;
 
-    let first_control = runner.control("valid", 1, total);
-    let control_ms = match (&first_control.outcome, first_control.status) {
-        (Outcome::Pass, _) => first_control.elapsed_ms,
-        (Outcome::Error, _) => {
-            return Err(ScanError::Target(first_control.detail.unwrap_or_else(|| "the control request failed".into())));
+    // A control per request the plan uses, the first request first: a case
+    // is only judged on a request that accepts a valid token.
+    let mut requests: Vec<String> = vec![runner.first_request().to_owned()];
+    for case in &planned {
+        if !requests.contains(&case.request) {
+            requests.push(case.request.clone());
         }
-        (_, status) => {
-            return Err(ScanError::Target(format!(
-                "the control (a valid token) got {} instead of 2xx: check that the API trusts issuer `{}` and expects audience `{}`",
-                status.map_or("no answer".into(), |s| s.to_string()),
-                scenario.provider.issuer,
-                scenario.target.audience
-            )));
-        }
-    };
-    let mut results = vec![first_control];
-    for (index, case) in planned.iter().enumerate() {
-        results.push(runner.run_case(case, control_ms, index + 2, total));
     }
-    let mut last = runner.control("valid-after", total, total);
+    let total = planned.len() + requests.len() + 1;
+    let mut results = Vec::new();
+    let mut control_ms = 0;
+    let mut unusable: Vec<(String, String)> = Vec::new();
+    for (index, request) in requests.iter().enumerate() {
+        let name = if index == 0 { "valid".to_owned() } else { format!("valid ({request})") };
+        let control = runner.control(&name, request, index + 1, total);
+        match (&control.outcome, control.status) {
+            (Outcome::Pass, _) if index == 0 => {
+                // The first request of a scan pays for connections and the
+                // API's first JWKS fetch; the latency baseline is a warm one.
+                control_ms = runner.control(&name, request, index + 1, total).elapsed_ms.max(1);
+            }
+            (Outcome::Pass, _) => {}
+            (Outcome::Error, _) => {
+                let detail = control.detail.clone().unwrap_or_else(|| "the control request failed".into());
+                return Err(match detail.strip_prefix("provider: ") {
+                    Some(provider) => ScanError::Provider(provider.to_owned()),
+                    None => ScanError::Target(detail),
+                });
+            }
+            (_, status) if index == 0 => {
+                return Err(ScanError::Target(format!(
+                    "the control (a valid token) got {} instead of 2xx: check that the API trusts issuer `{}` and expects audience `{}`",
+                    status.map_or("no answer".into(), |s| s.to_string()),
+                    scenario.provider.issuer,
+                    scenario.target.audience
+                )));
+            }
+            (_, status) => unusable.push((
+                request.clone(),
+                format!(
+                    "request `{request}` refused a valid token ({}), so its cases cannot be judged",
+                    status.map_or("no answer".into(), |s| s.to_string())
+                ),
+            )),
+        }
+        results.push(control);
+    }
+    for (index, case) in planned.iter().enumerate() {
+        let position = requests.len() + index + 1;
+        match unusable.iter().find(|(request, _)| *request == case.request) {
+            Some((_, why)) => results.push(runner.unjudged(case, why)),
+            None => results.push(runner.run_case(case, control_ms, position, total)),
+        }
+    }
+    let first = runner.first_request().to_owned();
+    let mut last = runner.control("valid-after", &first, total, total);
     if last.outcome == Outcome::Finding {
         last.finding = Some("a valid token is no longer accepted after the attacks".into());
         last.fix = Some("make sure rejected tokens cannot lock or corrupt the API's key cache or sessions".into());
@@ -202,8 +262,8 @@ impl Runner<'_> {
         self.scenario.requests.keys().next().map(String::as_str).unwrap_or_default()
     }
 
-    fn control(&self, name: &str, index: usize, total: usize) -> CaseResult {
-        let request = self.first_request().to_owned();
+    fn control(&self, name: &str, request: &str, index: usize, total: usize) -> CaseResult {
+        let request = request.to_owned();
         let case = PlannedCase {
             name: name.to_owned(),
             kind: CaseKind::Control,
@@ -241,13 +301,15 @@ impl Runner<'_> {
                 .map_err(|err| (Outcome::Error, err))
         };
         match &case.kind {
-            CaseKind::Control => {
-                self.tokens.pitfall("valid", &options).map_err(|err| (Outcome::Error, err.to_string()))
-            }
-            CaseKind::Pitfall(id) => self.tokens.pitfall(id, &options).map_err(|err| match err {
-                PitfallError::NotApplicable { reason, .. } => (Outcome::Skipped, reason),
-                other => (Outcome::Error, other.to_string()),
-            }),
+            CaseKind::Control => match self.tokens.pitfall("valid", &options) {
+                Ok(Ok(minted)) => Ok(minted),
+                Ok(Err(reason)) | Err(reason) => Err((Outcome::Error, format!("provider: {reason}"))),
+            },
+            CaseKind::Pitfall(id) => match self.tokens.pitfall(id, &options) {
+                Ok(Ok(minted)) => Ok(minted),
+                Ok(Err(reason)) => Err((Outcome::Skipped, reason)),
+                Err(reason) => Err((Outcome::Error, reason)),
+            },
             CaseKind::Custom { claims, header, scopes } => {
                 let mut request = valid_request(None, scopes.clone());
                 request.claims = claims.clone();
@@ -257,6 +319,14 @@ impl Runner<'_> {
             CaseKind::Object { as_user, .. } => custom(valid_request(Some(as_user.clone()), None)),
             CaseKind::Scope(scopes) => custom(valid_request(None, Some(scopes.clone()))),
         }
+    }
+
+    /// A case that cannot be judged: an error, with why.
+    fn unjudged(&self, case: &PlannedCase, why: &str) -> CaseResult {
+        let mut result = self.run_case(&PlannedCase { skip_reason: Some(String::new()), ..case.clone() }, 0, 0, 0);
+        result.outcome = Outcome::Error;
+        result.detail = Some(why.to_owned());
+        result
     }
 
     fn run_case(&self, case: &PlannedCase, control_ms: u64, index: usize, total: usize) -> CaseResult {
@@ -276,7 +346,7 @@ impl Runner<'_> {
         if case.skip_reason.is_none() {
             self.evaluate(case, control_ms, &mut result);
         }
-        if self.progress {
+        if self.progress && total > 0 {
             let _ = writeln!(std::io::stderr(), "[{index:>3}/{total}] {:<34} {:?}", case.name, result.outcome);
         }
         result
@@ -300,7 +370,12 @@ impl Runner<'_> {
             Ok(status) => status,
             Err(err) => {
                 result.outcome = Outcome::Error;
-                result.detail = Some(err);
+                let watched = matches!(case.kind, CaseKind::Pitfall(id) if pitfall::find(id).is_ok_and(|p| p.watch == Some(Watch::Latency)));
+                result.detail = Some(if watched {
+                    format!("{err} (a timeout here may mean the API acted on the token, e.g. ran the kid as a command)")
+                } else {
+                    err
+                });
                 return;
             }
         };
@@ -315,18 +390,24 @@ impl Runner<'_> {
         // `oversized`: reject, or handle without harm; accepting it is
         // reported with its latency, not counted as a finding.
         let oversized = pitfall.is_some_and(|p| p.id == "oversized");
+        let statuses = &self.scenario.statuses;
+        let refused =
+            statuses.reject.contains(&status) || statuses.forbid.contains(&status) || (400..500).contains(&status);
+        result.outcome = match case.expect {
+            Verdict::Warn if accepted => Outcome::Warning,
+            Verdict::Warn if refused => Outcome::Pass,
+            _ if oversized && accepted => Outcome::Warning,
+            _ if matches => Outcome::Pass,
+            _ => Outcome::Finding,
+        };
         if oversized && accepted {
             result.detail = Some(format!("accepted a 64 KiB token in {} ms", result.elapsed_ms));
         }
-        result.outcome = match (case.expect, matches) {
-            (_, _) if oversized && accepted => Outcome::Warning,
-            (Verdict::Warn, _) if accepted => Outcome::Warning,
-            (Verdict::Warn, _) if self.scenario.statuses.reject.contains(&status) => Outcome::Pass,
-            (_, true) => Outcome::Pass,
-            (_, false) => Outcome::Finding,
-        };
         if result.outcome == Outcome::Finding {
-            let expected = format!("{} ({})", case.expect, statuses_text(&case.statuses));
+            let expected = match case.expect {
+                Verdict::Warn => "2xx (warn) or a rejection".to_owned(),
+                verdict => format!("{verdict} ({})", statuses_text(&case.statuses)),
+            };
             result.finding = Some(match (case.expect, accepted) {
                 (Verdict::Reject | Verdict::Forbid, true) => format!("accepted with {status}; expected {expected}"),
                 _ => format!("answered {status}; expected {expected}"),
@@ -336,18 +417,33 @@ impl Runner<'_> {
         }
         match pitfall.and_then(|p| p.watch) {
             Some(Watch::HeaderUrlFetch) => {
-                let fetches = minted.fetch_id.as_deref().and_then(|id| self.tokens.fetches(id)).unwrap_or(0);
-                result.fetches = Some(fetches);
-                if fetches > 0 {
-                    result.outcome = Outcome::Finding;
-                    result.finding =
-                        Some(format!("fetched the URL named in the token header {fetches} time(s) (SSRF)"));
-                    result.fix = pitfall.map(|p| p.fix.to_owned());
+                let Some(fetch_id) = minted.fetch_id.as_deref() else {
+                    result.outcome = Outcome::Error;
+                    result.detail = Some("the provider gave no fetch counter for this token".into());
+                    return;
+                };
+                match self.tokens.fetches(fetch_id) {
+                    Ok(0) => result.fetches = Some(0),
+                    Ok(fetches) => {
+                        result.fetches = Some(fetches);
+                        result.outcome = Outcome::Finding;
+                        result.finding =
+                            Some(format!("fetched the URL named in the token header {fetches} time(s) (SSRF)"));
+                        result.fix = pitfall.map(|p| p.fix.to_owned());
+                    }
+                    Err(err) => {
+                        result.outcome = Outcome::Error;
+                        result.detail = Some(err);
+                    }
                 }
             }
             Some(Watch::Latency) if result.elapsed_ms > control_ms + self.scenario.target.slow_ms => {
+                let slow = format!("answered in {} ms, the control in {control_ms} ms", result.elapsed_ms);
+                result.finding = Some(match result.finding.take() {
+                    Some(earlier) => format!("{earlier}; {slow}"),
+                    None => slow,
+                });
                 result.outcome = Outcome::Finding;
-                result.finding = Some(format!("answered in {} ms, the control in {control_ms} ms", result.elapsed_ms));
                 result.fix = pitfall.map(|p| p.fix.to_owned());
             }
             _ => {}

@@ -219,8 +219,15 @@ impl Provider {
                     id = id.without_claim(claim);
                 }
             }
-            if rp(RpCase::KidAbsentSingleJwks) || rp(RpCase::KidAbsentMultipleJwks) {
+            // "Single" holds only while one key is published; "multiple"
+            // publishes a decoy beside the signer for as long as the token lives.
+            if rp(RpCase::KidAbsentSingleJwks) && issuer.active_keys(now).jwks().keys.len() == 1 {
                 id = id.with_kid(None);
+            }
+            if rp(RpCase::KidAbsentMultipleJwks) {
+                id = id.with_kid(None);
+                let lifetime = secs(config.id_token_lifetime_secs);
+                self.publish_decoy(&issuer.name, now.saturating_add(lifetime));
             }
             let mut id_token = id.sign().map_err(signing_failed)?;
             if rp(RpCase::IdTokenBadSignature) {

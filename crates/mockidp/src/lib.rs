@@ -347,9 +347,16 @@ impl MockIdp {
             failures.join("\n"),
             requests.len()
         );
-        for request in &requests {
+        const SHOWN: usize = 50;
+        for request in requests.iter().rev().take(SHOWN).rev() {
             let client = request.client_id.as_deref().map(|c| format!(" client `{c}`")).unwrap_or_default();
             message.push_str(&format!("  {} {}{client} -> {}\n", request.method, request.path, request.status));
+        }
+        if requests.len() > SHOWN {
+            message.push_str(&format!("  (the {} earlier ones are not shown)\n", requests.len() - SHOWN));
+        }
+        if requests.len() >= mockidp_server::recorder::CAPACITY {
+            message.push_str("  (the log keeps the last 1000 requests: counts may miss older ones)\n");
         }
         Err(message)
     }
@@ -378,7 +385,16 @@ impl MockIdp {
 
     /// Makes an endpoint of the default issuer fail: a status, a delay, a
     /// malformed body or a dropped connection.
+    ///
+    /// # Panics
+    ///
+    /// If `times` is 0.
     pub fn inject_fault(&self, fault: Fault) {
+        assert_ne!(
+            fault.times,
+            Some(0),
+            "a fault with `times: 0` would never happen; leave `times` out for \"until cleared\""
+        );
         self.provider.faults().add(&self.default_issuer, fault);
     }
 
@@ -394,7 +410,12 @@ impl MockIdp {
 
     /// One issuer's clock, on top of the provider's: move or pin the time
     /// of that issuer alone.
+    ///
+    /// # Panics
+    ///
+    /// If there is no such issuer.
     pub fn issuer_clock(&self, name: &str) -> Arc<ClockControl> {
+        self.issuer_state(name);
         self.provider.issuer_clock_control(name)
     }
 

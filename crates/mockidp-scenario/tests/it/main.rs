@@ -135,9 +135,36 @@ fn a_scope_check_without_scopes() {
 }
 
 #[test]
+fn an_empty_status_list_is_refused() {
+    assert_eq!(
+        error(&format!("{TARGET}statuses:\n  reject: []\n")),
+        "scenarios/api.yaml: expected at least one status in `statuses.reject`, found none"
+    );
+    assert_eq!(
+        error(&format!("{TARGET}cases:\n  - pitfall: expired\n    status: []\n")),
+        "scenarios/api.yaml:7:5: expected at least one status in `status`, found none"
+    );
+}
+
+#[test]
+fn the_provider_issuer_must_be_one_of_its_issuers() {
+    assert_eq!(
+        error(&format!("provider:\n  issuer: main\n  issuers:\n    default: {{}}\n{TARGET}")),
+        "scenarios/api.yaml: expected `provider.issuer` to name one of `provider.issuers` (default), found `main`"
+    );
+}
+
+#[test]
 fn not_yaml_at_all() {
     let message = error("target: [unclosed\n");
     assert!(message.starts_with("scenarios/api.yaml:"), "{message}");
+}
+
+#[test]
+fn without_a_provider_section_tokens_come_from_issuer_default() {
+    let scenario = Scenario::parse(FILE, TARGET).unwrap();
+    assert_eq!(scenario.provider.issuer, "default");
+    assert_eq!(scenario.target.timeout_ms, 10_000);
 }
 
 #[test]

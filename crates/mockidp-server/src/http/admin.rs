@@ -416,6 +416,9 @@ async fn mint_pitfall(
         Err(err @ mockidp_core::pitfall::PitfallError::Unknown { .. }) => {
             Err(OAuthError::new(ErrorCode::NotFound, err.to_string()))
         }
+        Err(err @ mockidp_core::pitfall::PitfallError::NotApplicable { .. }) => {
+            Err(OAuthError::new(ErrorCode::NotApplicable, err.to_string()))
+        }
         Err(err) => Err(OAuthError::invalid_request(err.to_string())),
     }
 }
@@ -473,6 +476,9 @@ async fn add_fault(
     let fault: crate::faults::Fault = json_body(&req, payload, provider.max_body_bytes()).await?;
     if provider.issuer(&name).is_none() {
         return Err(OAuthError::unknown_issuer(&name));
+    }
+    if fault.times == Some(0) {
+        return Err(OAuthError::invalid_request("`times` must be at least 1; leave it out for \"until cleared\""));
     }
     provider.faults().add(&name, fault);
     Ok(HttpResponse::Created().finish())

@@ -45,6 +45,8 @@ pub enum ErrorCode {
     InsufficientScope,
     /// A bearer token is invalid (RFC 6750 §3.1).
     InvalidToken,
+    /// A pitfall case this issuer cannot produce (409).
+    NotApplicable,
     /// No such issuer or endpoint; not an RFC 6749 code, but the same shape.
     NotFound,
     /// The method is not allowed on this endpoint.
@@ -84,6 +86,7 @@ impl OAuthError {
         let status = match code {
             ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::NotApplicable => StatusCode::CONFLICT,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,

@@ -167,10 +167,14 @@ fn jwks_of(name: &str, provider: &Provider) -> Result<HttpResponse, OAuthError> 
     let mut document =
         serde_json::to_value(issuer.active_keys(provider.now_for(&issuer.name)).jwks()).unwrap_or_default();
     let keys = document["keys"].as_array_mut().expect("a JWKS has keys");
-    if provider.misbehaves(&issuer, None, RpCase::JwksUnparseableKey, true) {
+    if provider.misbehaves(&issuer, None, RpCase::JwksUnparseableKey, false) {
         keys.push(serde_json::json!({ "kty": "mockidp-unknown", "kid": "unparseable", "use": "sig", "x": "AAAA" }));
     }
-    if provider.misbehaves(&issuer, None, RpCase::KidAbsentMultipleJwks, true)
+    // While the switch is on (so an RP fetching the JWKS first sees two
+    // keys), and while a kid-less token issued under it lives.
+    let decoy = provider.misbehaves(&issuer, None, RpCase::KidAbsentMultipleJwks, true)
+        || provider.decoy_published(&issuer.name);
+    if decoy
         && let Ok(decoy) = mockidp_core::KeyPool::process().get("rp/decoy", issuer.signer().alg())
         && let Some(jwk) = decoy.public_jwk()
     {

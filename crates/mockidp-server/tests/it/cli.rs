@@ -347,7 +347,7 @@ async fn scan_exits_2_when_it_cannot_run() {
 async fn serve_takes_the_provider_setup_from_a_scenario() {
     let scenario = write_temp(
         "setup.yaml",
-        "provider:\n  issuers:\n    partners:\n      keys: [{ alg: ES256 }]\n      clients:\n        partner-app: { secret: p-secret, audience: [partner-api] }\ntarget:\n  url: http://127.0.0.1:9\n  audience: partner-api\nrequests:\n  r: { path: / }\n",
+        "provider:\n  issuer: partners\n  issuers:\n    partners:\n      keys: [{ alg: ES256 }]\n      clients:\n        partner-app: { secret: p-secret, audience: [partner-api] }\ntarget:\n  url: http://127.0.0.1:9\n  audience: partner-api\nrequests:\n  r: { path: / }\n",
     );
     let mut child = mockidp().args(["serve", "--port", "0", "--scenario"]).arg(&scenario).spawn().unwrap();
     let (banner, curl) = read_banner(&mut child).await;

@@ -124,3 +124,26 @@ async fn one_issuers_clock_moves_alone() {
     idp.issuer_clock("default").advance(7200);
     assert_eq!(userinfo(idp.issuer(), here).await, 401);
 }
+
+#[tokio::test]
+async fn bad_switches_and_faults_are_refused() {
+    let idp = MockIdp::start().await;
+    let post = |path: &'static str, body: serde_json::Value| {
+        let url = format!("{}{path}", idp.admin_url());
+        async move { http().post(url).json(&body).send().await.unwrap() }
+    };
+    let unknown = post("/issuers/nope/misbehave", serde_json::json!({"id": "rp-id-token-wrong-nonce"})).await;
+    assert_eq!(unknown.status(), 404);
+    let zero =
+        post("/issuers/default/misbehave", serde_json::json!({"id": "rp-id-token-wrong-nonce", "times": 0})).await;
+    assert_eq!(zero.status(), 400);
+    let scoped =
+        post("/issuers/default/misbehave", serde_json::json!({"id": "rp-jwks-unavailable", "client_id": "web"})).await;
+    assert_eq!(scoped.status(), 400);
+    let misspelt = post("/issuers/default/misbehave", serde_json::json!({"id": "rp-id-token-wrong-nonse"})).await;
+    let body: serde_json::Value = misspelt.json().await.unwrap();
+    assert!(body["error_description"].as_str().unwrap().contains("did you mean `rp-id-token-wrong-nonce`?"), "{body}");
+    let fault =
+        post("/issuers/default/faults", serde_json::json!({"endpoint": "jwks", "status": 500, "times": 0})).await;
+    assert_eq!(fault.status(), 400);
+}

@@ -236,3 +236,23 @@ async fn tokens_travel_in_a_cookie_or_a_query_parameter_with_extra_headers() {
         assert_eq!(report.cases.len(), 3, "control, valid, control");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cases_on_a_request_that_refuses_valid_tokens_are_errors_not_passes() {
+    let idp = MockIdp::start().await;
+    let api = start_api(&idp, Flaws::default());
+    let text = format!(
+        "provider:\n  url: {}\ntarget:\n  url: {api}\n  audience: orders-api\nrequests:\n  a-orders: {{ path: /orders, scopes: [orders:read] }}\n  b-typo: {{ path: /ordrs }}\ncases:\n  - pitfall: expired\n    request: b-typo\n",
+        idp.uri()
+    );
+    let path = write_scenario("typo", &text);
+    let report = tokio::task::spawn_blocking(move || run(&path, &ScanOptions::default())).await.unwrap().unwrap();
+    let expired = report.cases.iter().find(|c| c.name == "expired").unwrap();
+    assert_eq!(expired.outcome, Outcome::Error, "{}", report.table());
+    assert!(
+        expired.detail.as_deref().unwrap().contains("request `b-typo` refused a valid token"),
+        "{}",
+        report.table()
+    );
+    assert_eq!(report.exit_code(), 2);
+}
