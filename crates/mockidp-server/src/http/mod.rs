@@ -60,7 +60,9 @@ pub fn serve(listener: TcpListener, provider: Arc<Provider>, options: &ServerOpt
             // libraries disagree about trailing slashes on issuers.
             .wrap(NormalizePath::trim())
             // `%U` leaves the query out: it can carry `id_token_hint` or a user code.
-            .wrap(Logger::new("%m %U %s %Dms"))
+            .wrap(
+                Logger::new("%{method}xi %U %s %Dms").custom_request_replace("method", |req| req.method().to_string()),
+            )
             .configure(routes)
     })
     .workers(options.workers)
