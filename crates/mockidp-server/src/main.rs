@@ -33,6 +33,13 @@ enum Command {
     /// Run a scenario's cases against a live API. Exit code: 0 all as
     /// expected, 1 findings, 2 the scan could not run.
     Scan(ScanArgs),
+    /// Check that a provider answers (for container health checks): exit 0
+    /// when `/_mockidp/health` says ok, 1 otherwise.
+    Health {
+        /// The provider's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080", env = "MOCKIDP_HEALTH_URL")]
+        url: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -116,6 +123,7 @@ fn main() -> ExitCode {
         Some(Command::Serve(args)) => run(args),
         Some(Command::Pitfalls(command)) => pitfalls(command),
         Some(Command::Scan(args)) => return scan(args),
+        Some(Command::Health { url }) => return health(&url),
         None => run(cli.serve),
     };
     match result {
@@ -218,6 +226,18 @@ fn pitfalls(command: PitfallsCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn health(url: &str) -> ExitCode {
+    let agent: ureq::Agent =
+        ureq::Agent::config_builder().timeout_global(Some(std::time::Duration::from_secs(2))).build().into();
+    match agent.get(format!("{}/_mockidp/health", url.trim_end_matches('/'))).call() {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("mockidp: not healthy: {err}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn scan(args: ScanArgs) -> ExitCode {

@@ -32,6 +32,14 @@
 
 use std::{net::SocketAddr, sync::Arc};
 
+/// The provider in a container (feature `testcontainers`).
+#[cfg(feature = "testcontainers")]
+pub mod testcontainers {
+    pub use crate::container::{MockIdpImage, PORT};
+}
+#[cfg(feature = "testcontainers")]
+mod container;
+
 pub use mockidp_core::{
     Algorithm, Audience, Claims, Clock, FixedClock, Header, Jwk, JwkSet, ManualClock, SigningKey, SystemClock,
     TokenBuilder,

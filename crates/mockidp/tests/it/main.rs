@@ -4,6 +4,8 @@
 mod admin;
 mod backchannel;
 mod browser;
+#[cfg(feature = "testcontainers")]
+mod container;
 mod discovery;
 mod expectations;
 mod faults;
