@@ -39,11 +39,23 @@ impl Embedded {
     /// Binds `127.0.0.1:{port}` (0: any free port) first, so every URL
     /// carries the real port, then serves `config` on a thread of its own.
     /// `bind`, `port` and `public_url` of `config` are ignored.
-    pub fn start(mut config: Config, port: u16, clock: Option<Arc<dyn Clock>>) -> Result<Embedded, StartError> {
+    pub fn start(config: Config, port: u16, clock: Option<Arc<dyn Clock>>) -> Result<Embedded, StartError> {
+        Self::start_behind(config, port, clock, None)
+    }
+
+    /// Like [`Embedded::start`], for a provider reached through another
+    /// server at `public_url` (a wiremock `MockServer` that forwards to it):
+    /// every URL it hands out names that server.
+    pub fn start_behind(
+        mut config: Config,
+        port: u16,
+        clock: Option<Arc<dyn Clock>>,
+        public_url: Option<String>,
+    ) -> Result<Embedded, StartError> {
         let listener = TcpListener::bind(("127.0.0.1", port))?;
         let address = listener.local_addr()?;
         let uri = format!("http://{address}");
-        config.public_url = Some(uri.clone());
+        config.public_url = Some(public_url.unwrap_or_else(|| uri.clone()));
         config.validate()?;
         let mut provider = Provider::from_config(&config)?;
         if let Some(clock) = clock {

@@ -39,6 +39,8 @@ pub mod testcontainers {
 }
 #[cfg(feature = "testcontainers")]
 mod container;
+#[cfg(feature = "wiremock")]
+mod mount;
 
 pub use mockidp_core::{
     Algorithm, Audience, Claims, Clock, FixedClock, Header, Jwk, JwkSet, ManualClock, SigningKey, SystemClock,
@@ -564,15 +566,21 @@ impl MockIdpBuilder {
 
     /// Starts the provider, returning why it could not.
     pub async fn try_start(self) -> Result<MockIdp, StartError> {
+        self.try_start_behind(None).await
+    }
+
+    /// Starts the provider; with `public_url`, every URL it hands out names
+    /// that server instead of the provider's own socket.
+    async fn try_start_behind(self, public_url: Option<String>) -> Result<MockIdp, StartError> {
         let config = self.config;
         let default_issuer = if config.issuers.contains_key("default") {
             "default".to_owned()
         } else {
             config.issuers.keys().next().cloned().unwrap_or_else(|| "default".to_owned())
         };
-        let server = Embedded::start(config, 0, self.clock)?;
+        let server = Embedded::start_behind(config, 0, self.clock, public_url.clone())?;
         Ok(MockIdp {
-            uri: server.uri().to_owned(),
+            uri: public_url.unwrap_or_else(|| server.uri().to_owned()),
             default_issuer,
             provider: server.provider().clone(),
             expectations: std::sync::Mutex::new(Vec::new()),

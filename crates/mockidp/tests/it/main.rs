@@ -13,6 +13,8 @@ mod flows;
 mod grants;
 mod helper;
 mod login;
+#[cfg(feature = "wiremock")]
+mod mount;
 mod negative;
 mod pitfalls;
 mod rp;
